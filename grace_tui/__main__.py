@@ -1,0 +1,3 @@
+from grace_tui.cli.main import main
+
+raise SystemExit(main())
