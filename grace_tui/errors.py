@@ -11,3 +11,9 @@ class ConfigError(UserError):
     """A config file that does not validate; the message names FILE:LINE: field."""
 
     exit_code = 2
+
+
+class UsageError(UserError):
+    """The command line itself is wrong."""
+
+    exit_code = 2

@@ -1,0 +1,1 @@
+"""The `grace-tui` command line. Each module here adds one group of subcommands."""

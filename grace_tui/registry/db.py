@@ -1,0 +1,102 @@
+"""Opening the database: SQLite by default, PostgreSQL for a fleet, and migrations.
+
+Every model binds to `database` (a proxy), so one registry is open per process.
+New tables are created on open (CREATE TABLE IF NOT EXISTS); changes to existing
+tables are numbered steps in MIGRATIONS, run once each, recorded in `meta`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import peewee
+from playhouse.db_url import connect as connect_url
+
+from grace_tui.errors import UserError
+
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers never block the writer
+    "synchronous": "normal",  # durable at checkpoints; safe with WAL
+    "busy_timeout": 15000,  # wait for the lock instead of 'database is locked'
+    "foreign_keys": 1,
+    "cache_size": -16000,  # 16 MB page cache
+}
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    """Key/value facts about the database itself, such as the schema version."""
+
+    key = peewee.CharField(primary_key=True, max_length=64)
+    value = peewee.TextField()
+
+
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
+def connect(target: str | os.PathLike) -> peewee.Database:
+    """A peewee Database for a SQLite path or a `sqlite:///` / `postgresql://` URL."""
+    target = str(target)
+    if _is_url(target):
+        kwargs = {}
+        if target.startswith("sqlite"):
+            kwargs = {"pragmas": SQLITE_PRAGMAS, "lock_type": "IMMEDIATE"}
+        try:
+            return connect_url(target, **kwargs)
+        except Exception as exc:  # unknown scheme, missing driver
+            raise UserError(f"--db {target}: {exc}") from None
+    return peewee.SqliteDatabase(target, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+
+
+def describe(db: peewee.Database) -> str:
+    return str(getattr(db, "database", db))
+
+
+# Steps that alter tables which already exist: (version, function). A new table
+# needs no step: create_tables(safe=True) adds it on the next open.
+MIGRATIONS: list[tuple[int, Callable[[peewee.Database], None]]] = []
+SCHEMA_VERSION = max([1, *(v for v, _ in MIGRATIONS)])
+
+
+def schema_version(db: peewee.Database) -> int:
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate(db: peewee.Database, models: list[type[BaseModel]]) -> int:
+    """Create missing tables, run pending migration steps; returns the version."""
+    with db.atomic():
+        db.create_tables([Meta, *models], safe=True)
+        current = schema_version(db)
+        if current > SCHEMA_VERSION:
+            raise UserError(
+                f"{describe(db)}: schema version {current} is newer than this grace-tui "
+                f"understands ({SCHEMA_VERSION}); upgrade grace-tui"
+            )
+        for version, step in MIGRATIONS:
+            if version > current:
+                step(db)
+        if current != SCHEMA_VERSION:
+            Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
+                conflict_target=[Meta.key], update={Meta.value: str(SCHEMA_VERSION)}
+            ).execute()
+    return SCHEMA_VERSION
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists but is not a SQLite database, before touching it."""
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as f:
+            header = f.read(16)
+        if header != b"SQLite format 3\x00":
+            raise UserError(f"{path}: not a SQLite database (refusing to touch it)")
