@@ -1,5 +1,8 @@
 """Every table the registry owns. A new domain module adds its models here."""
 
+from grace_tui.registry.commands import Command
+from grace_tui.registry.incidents import Incident, IncidentEvent
 from grace_tui.registry.models import Task, TaskStat
+from grace_tui.registry.services import ServiceState
 
-ALL_MODELS = [Task, TaskStat]
+ALL_MODELS = [Task, TaskStat, Incident, IncidentEvent, Command, ServiceState]

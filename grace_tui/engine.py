@@ -1,0 +1,160 @@
+"""The engine: everything grace-tui runs, composed once, with no screen.
+
+`grace-tui` (the TUI) and `grace-tui daemon` both build an Engine and call
+`start()`; views subscribe to `engine.events` and call the action methods below.
+A view attached to a daemon in another process uses `QueuedActions` instead,
+which sends the same actions through the registry's command queue.
+
+Parts (each owned by its package): the supervisor (`grace_tui.supervisor`),
+the learning runner (`grace_tui.learning`), governance (`grace_tui.governance`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from grace_tui.events import EventBus
+from grace_tui.incidents import IncidentLog
+from grace_tui.paths import StatePaths
+from grace_tui.registry import Registry
+from grace_tui.registry import commands as command_queue
+
+log = logging.getLogger(__name__)
+
+
+class Actions(Protocol):
+    """What a user can do from a view (TUI keys, CLI commands)."""
+
+    def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str: ...
+
+    def retry(self, incident_id: str) -> str: ...
+
+    def silence(self, incident_id: str, seconds: float) -> str: ...
+
+    def approve(self, proposal_id: int, user: str | None = None) -> str: ...
+
+    def reject(self, proposal_id: int, user: str | None = None) -> str: ...
+
+    def cancel_task(self, task_id: str) -> str: ...
+
+
+class Engine:
+    """Registry + incident log + supervisor + learning + governance, for one state dir."""
+
+    def __init__(
+        self,
+        paths: StatePaths,
+        registry: Registry,
+        config_path: Path | None = None,
+        *,
+        dry_run: bool = False,
+    ):
+        self.paths = paths
+        self.registry = registry
+        self.events: EventBus = registry.events
+        self.incidents = IncidentLog(registry, paths)
+        self.config_path = config_path
+        self.dry_run = dry_run
+        self.supervisor: Any = None  # grace_tui.supervisor.Supervisor, set in start()
+        self.learning: Any = None  # grace_tui.learning.runner.LearningRunner
+        self.governance: Any = None  # grace_tui.governance.Governance
+        self._stop = threading.Event()
+        self._command_thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start every part, then serve queued commands from attached views."""
+        self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
+        self._command_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._command_thread:
+            self._command_thread.join(timeout=5)
+
+    # ------------------------------------------------------------------ actions
+    def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
+        incident = self.incidents.acknowledge(incident_id, user, reason)
+        return f"acknowledged {incident.id} by {incident.acked_by}"
+
+    def retry(self, incident_id: str) -> str:
+        return self.supervisor.retry(incident_id)
+
+    def silence(self, incident_id: str, seconds: float) -> str:
+        return self.supervisor.silence(incident_id, seconds)
+
+    def approve(self, proposal_id: int, user: str | None = None) -> str:
+        return self.governance.approve(proposal_id, user)
+
+    def reject(self, proposal_id: int, user: str | None = None) -> str:
+        return self.governance.reject(proposal_id, user)
+
+    def cancel_task(self, task_id: str) -> str:
+        return self.learning.cancel(task_id)
+
+    # ------------------------------------------------------------------ command queue
+    def _serve_commands(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                self.run_pending_commands()
+            except Exception:
+                log.exception("command queue failed")
+
+    def run_pending_commands(self) -> int:
+        """Carry out actions queued by attached views and CLI clients."""
+        done = 0
+        for command in command_queue.pending_commands():
+            method = getattr(self, command.action, None)
+            if command.action not in ACTION_NAMES or method is None:
+                command_queue.finish(command.id, False, f"unknown action {command.action!r}")
+                continue
+            try:
+                target: Any = int(command.target) if command.action in ("approve", "reject") else command.target
+                result = method(target, **command.args)
+                command_queue.finish(command.id, True, str(result or "ok"))
+            except Exception as exc:  # reported back to the client, never fatal here
+                command_queue.finish(command.id, False, str(exc))
+            done += 1
+        return done
+
+
+ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task")
+
+
+class QueuedActions:
+    """Actions for a view attached to a daemon: queued, carried out by the daemon."""
+
+    def __init__(self, timeout_s: float = 3.0):
+        self.timeout_s = timeout_s
+
+    def _send(self, action: str, target: Any, **args: Any) -> str:
+        command_id = command_queue.enqueue(action, str(target), **args)
+        view = command_queue.wait_for(command_id, self.timeout_s)
+        if view is None or view.status == "pending":
+            return f"{action} queued; the daemon has not answered yet"
+        if view.status == "failed":
+            from grace_tui.errors import UserError
+
+            raise UserError(view.result or f"{action} failed")
+        return view.result or "ok"
+
+    def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
+        return self._send("acknowledge", incident_id, user=user, reason=reason)
+
+    def retry(self, incident_id: str) -> str:
+        return self._send("retry", incident_id)
+
+    def silence(self, incident_id: str, seconds: float) -> str:
+        return self._send("silence", incident_id, seconds=seconds)
+
+    def approve(self, proposal_id: int, user: str | None = None) -> str:
+        return self._send("approve", proposal_id, user=user)
+
+    def reject(self, proposal_id: int, user: str | None = None) -> str:
+        return self._send("reject", proposal_id, user=user)
+
+    def cancel_task(self, task_id: str) -> str:
+        return self._send("cancel_task", task_id)

@@ -1,0 +1,78 @@
+"""A queue of user actions for the process that runs the supervisor.
+
+`grace-tui --attach` and CLI commands (`config approve`, `learn cancel`...) run in
+another process than the daemon; they enqueue a command here and the daemon,
+which polls `pending_commands()` several times a second, carries it out and
+marks it done or failed. Works the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from grace_tui.registry.db import BaseModel, database
+
+
+class Command(BaseModel):
+    id = peewee.AutoField()
+    created_at = peewee.DoubleField()
+    action = peewee.CharField(max_length=64)  # acknowledge, retry, silence, approve, reject, cancel_job...
+    target = peewee.CharField(max_length=255, default="")
+    args = peewee.TextField(default="{}")
+    status = peewee.CharField(max_length=16, default="pending")  # pending, done, failed
+    result = peewee.TextField(null=True)
+    done_at = peewee.DoubleField(null=True)
+
+    class Meta:
+        indexes = ((("status", "id"), False),)
+
+
+@dataclass(frozen=True)
+class CommandView:
+    id: int
+    action: str
+    target: str
+    args: dict[str, Any]
+    status: str
+    result: str | None
+
+
+def _view(row: Command) -> CommandView:
+    return CommandView(row.id, row.action, row.target, json.loads(row.args or "{}"), row.status, row.result)
+
+
+def enqueue(action: str, target: str = "", **args: Any) -> int:
+    row = Command.create(created_at=time.time(), action=action, target=target, args=json.dumps(args, default=str))
+    return row.id
+
+
+def pending_commands(limit: int = 50) -> list[CommandView]:
+    rows = Command.select().where(Command.status == "pending").order_by(Command.id).limit(limit)
+    return [_view(r) for r in rows]
+
+
+def finish(command_id: int, ok: bool, result: str = "") -> None:
+    with database.atomic():
+        Command.update(
+            {Command.status: "done" if ok else "failed", Command.result: result, Command.done_at: time.time()}
+        ).where(Command.id == command_id).execute()
+
+
+def get_command(command_id: int) -> CommandView | None:
+    row = Command.get_or_none(Command.id == command_id)
+    return _view(row) if row else None
+
+
+def wait_for(command_id: int, timeout_s: float = 5.0, poll_s: float = 0.05) -> CommandView | None:
+    """Block until the daemon has carried out a command (or the timeout passes)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        view = get_command(command_id)
+        if view is None or view.status != "pending" or time.monotonic() >= deadline:
+            return view
+        time.sleep(poll_s)

@@ -1,0 +1,92 @@
+"""The live state of each supervised service, as the supervisor last saw it.
+
+The supervisor writes a row whenever a service changes (and with each resource
+sample); views read it, so an attached TUI sees the same as an embedded one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee
+
+from grace_tui.registry.db import BaseModel
+
+SERVICE_STATES = ("starting", "running", "stopped", "backoff", "escalated", "failed", "unknown")
+
+
+class ServiceState(BaseModel):
+    name = peewee.CharField(primary_key=True, max_length=255)
+    mode = peewee.CharField(max_length=16)  # managed | watched | host
+    state = peewee.CharField(max_length=16, default="unknown")
+    pid = peewee.IntegerField(null=True)
+    started_at = peewee.DoubleField(null=True)  # current process start (for uptime)
+    restarts = peewee.IntegerField(default=0)
+    port = peewee.IntegerField(null=True)
+    cpu_pct = peewee.FloatField(null=True)
+    rss_bytes = peewee.BigIntegerField(null=True)
+    num_fds = peewee.IntegerField(null=True)
+    message = peewee.TextField(default="")  # last exit, last error, "silenced until..."
+    history = peewee.TextField(default="{}")  # JSON {"cpu": [...], "rss": [...]} for sparklines
+    silenced_until = peewee.DoubleField(null=True)
+    updated_at = peewee.DoubleField(index=True)
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    name: str
+    mode: str
+    state: str
+    pid: int | None
+    started_at: float | None
+    restarts: int
+    port: int | None
+    cpu_pct: float | None
+    rss_bytes: int | None
+    num_fds: int | None
+    message: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    silenced_until: float | None = None
+    updated_at: float = 0.0
+
+    def uptime_s(self, now: float | None = None) -> float | None:
+        if self.state != "running" or not self.started_at:
+            return None
+        return max(0.0, (now or time.time()) - self.started_at)
+
+
+def _view(row: ServiceState) -> ServiceView:
+    return ServiceView(row.name, row.mode, row.state, row.pid, row.started_at, row.restarts, row.port, row.cpu_pct,
+                       row.rss_bytes, row.num_fds, row.message, json.loads(row.history or "{}"),
+                       row.silenced_until, row.updated_at)
+
+
+def upsert_service(name: str, **fields: Any) -> None:
+    """Create or update a service's row with the given columns."""
+    if "history" in fields and not isinstance(fields["history"], str):
+        fields["history"] = json.dumps(fields["history"])
+    fields["updated_at"] = time.time()
+    columns = {getattr(ServiceState, k): v for k, v in fields.items()}
+    insert = {"name": name, "mode": fields.get("mode", "managed"), **fields}
+    ServiceState.insert(**insert).on_conflict(conflict_target=[ServiceState.name], update=columns).execute()
+
+
+def remove_services_except(names: list[str]) -> None:
+    """Forget services that are no longer in the config."""
+    ServiceState.delete().where(ServiceState.name.not_in(names or [""])).execute()
+
+
+def list_services() -> list[ServiceView]:
+    return [_view(r) for r in ServiceState.select().order_by(ServiceState.name)]
+
+
+def get_service(name: str) -> ServiceView | None:
+    row = ServiceState.get_or_none(ServiceState.name == name)
+    return _view(row) if row else None
+
+
+def last_service_change() -> float:
+    return ServiceState.select(peewee.fn.MAX(ServiceState.updated_at)).scalar() or 0.0
