@@ -29,6 +29,7 @@ class ServiceState(BaseModel):
     cpu_pct = peewee.FloatField(null=True)
     rss_bytes = peewee.BigIntegerField(null=True)
     num_fds = peewee.IntegerField(null=True)
+    connect_ms = peewee.FloatField(null=True)  # last TCP connect latency
     message = peewee.TextField(default="")  # last exit, last error, "silenced until..."
     history = peewee.TextField(default="{}")  # JSON {"cpu": [...], "rss": [...]} for sparklines
     silenced_until = peewee.DoubleField(null=True)
@@ -47,6 +48,7 @@ class ServiceView:
     cpu_pct: float | None
     rss_bytes: int | None
     num_fds: int | None
+    connect_ms: float | None
     message: str
     history: dict[str, list[float]] = field(default_factory=dict)
     silenced_until: float | None = None
@@ -60,7 +62,7 @@ class ServiceView:
 
 def _view(row: ServiceState) -> ServiceView:
     return ServiceView(row.name, row.mode, row.state, row.pid, row.started_at, row.restarts, row.port, row.cpu_pct,
-                       row.rss_bytes, row.num_fds, row.message, json.loads(row.history or "{}"),
+                       row.rss_bytes, row.num_fds, row.connect_ms, row.message, json.loads(row.history or "{}"),
                        row.silenced_until, row.updated_at)
 
 
