@@ -63,7 +63,7 @@ def config_from_text(text: str, source: str, path: Path | None = None) -> Config
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        line = match.group(1) if match else "0"
+        line = match.group(1) if match else str(max(1, len(text.splitlines())))  # "at end of document"
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigInvalid([f"{source}:{line}: toml: {message}"]) from None
     return config_from_dict(data, source=source, text=text, path=path)
@@ -186,7 +186,7 @@ class _Validator:
         service: ServiceConfig = self.settings({**table, "name": name}, path, ServiceConfig)
         if mode not in ("managed", "watched"):
             self.error(path + ("mode",), f"must be 'managed' or 'watched', got {mode!r}")
-        elif mode == "managed" and not service.command:
+        elif mode == "managed" and not service.command and "command" not in table:
             self.error(path + ("command",), "a managed service needs `command`, an argv list")
         elif mode == "watched" and not (service.pidfile or service.process_name or service.cmdline_pattern):
             self.error(path, "a watched service needs `pidfile`, `process_name` or `cmdline_pattern`")

@@ -227,7 +227,8 @@ class ServiceRunner:
                 self.set_state("running", f"recovered by {action}")
                 self.sup.incidents.resolve(incident_id, f"recovered by {action}", at=verified_at)
                 return
-            if self.service.mode == "managed" and action == "restart" and not self.is_running():
+            if result.ok and self.service.mode == "managed" and action in ("restart", "free_port") \
+                    and not self.is_running():
                 return  # the new process died: its exit message drives the next attempt (with backoff)
         self.set_state("failed", f"{kind}: remediation did not recover the service")
         self.sup.incidents.set_state(incident_id, "failed", "remediation did not recover the service")
