@@ -35,7 +35,7 @@ def test_kill_restart_resolved(tmp_path):
         remediation = [e for e in timeline if e.type == "remediation"][0]
         assert remediation.data["action"] == "restart" and remediation.data["pid"] == second
         assert any(e.type == "verification" and e.data["ok"] for e in timeline)
-        task = h.registry.get(incident.task_id)
+        task = wait_for(lambda: (t := h.registry.get(incident.task_id)).status != "active" and t, what="task ended")
         assert task.subsystem == "self_healing" and task.status == "completed"
         records = read_jsonl(h.paths.incidents_jsonl).records
         assert [r["state"] for r in records if r["incident"] == incident.id][-1] == "resolved"
@@ -146,9 +146,12 @@ def test_dry_run_changes_nothing(tmp_path):
 
 
 def test_port_check_failure_restarts_a_hung_service(tmp_path):
-    """A process alive but not answering (SIGSTOP) is restarted after N failed checks."""
+    """A process alive but not answering (SIGSTOP) is restarted after N failed checks.
+
+    The kernel completes handshakes for a stopped listener until its backlog is full, so the
+    service uses a backlog of 1 to make the hang visible to a connect check quickly."""
     port = free_port()
-    config = base_config({"echo": {"command": echo_argv(port), "port": port, "connect_timeout": 0.2,
+    config = base_config({"echo": {"command": echo_argv(port, "--backlog", "1"), "port": port, "connect_timeout": 0.2,
                                    "failures_before_incident": 2}}, check_interval=0.2)
     with Harness(tmp_path, config) as h:
         first = wait_for(lambda: banner_pid(port), what="echo up")

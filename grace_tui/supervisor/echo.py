@@ -1,6 +1,6 @@
 """A tiny TCP echo service for `grace-tui drill` and the tests (stdlib only, run as a script).
 
-Usage: python echo.py PORT [--crash-after SECONDS]
+Usage: python echo.py PORT [--crash-after SECONDS] [--backlog N]
 Each connection first gets "PID <pid>\n", then its input echoed back.
 """
 
@@ -29,7 +29,8 @@ def main() -> None:
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
-    srv.listen(64)
+    backlog = int(sys.argv[sys.argv.index("--backlog") + 1]) if "--backlog" in sys.argv else 64
+    srv.listen(backlog)
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=_serve, args=(conn,), daemon=True).start()

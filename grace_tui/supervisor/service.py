@@ -426,6 +426,7 @@ class ServiceRunner:
         elif self.popen is not None:
             try:
                 os.killpg(pid, signal.SIGTERM)  # our child leads its own session: stop the group
+                os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on SIGTERM
             except (ProcessLookupError, PermissionError):
                 pass
             try:
