@@ -63,7 +63,10 @@ class MetricsExporter:
         self._server: ThreadingHTTPServer | None = None
         self._port: int | None = None
 
-    def write(self) -> None:
+    def write(self, force: bool = False) -> None:
+        """Re-render when an incident or a service state changed (rendering queries the registry)."""
+        if not (self.dirty or force):
+            return
         text = render(self.sup)
         self.dirty = False
         if text != self._last:

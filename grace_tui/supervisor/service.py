@@ -448,6 +448,7 @@ class ServiceRunner:
         return bool(self.silenced_until and time.time() < self.silenced_until)
 
     def set_state(self, state: str, message: str = "") -> None:
+        self.sup.metrics.dirty = self.sup.metrics.dirty or state != self.state
         self.state = state
         if message:
             self.message = message
