@@ -1,8 +1,9 @@
 """Every table the registry owns. A new domain module adds its models here."""
 
 from grace_tui.registry.commands import Command
+from grace_tui.registry.governance import ConfigVersion, Proposal
 from grace_tui.registry.incidents import Incident, IncidentEvent
 from grace_tui.registry.models import Task, TaskStat
 from grace_tui.registry.services import ServiceState
 
-ALL_MODELS = [Task, TaskStat, Incident, IncidentEvent, Command, ServiceState]
+ALL_MODELS = [Task, TaskStat, Incident, IncidentEvent, Command, ServiceState, ConfigVersion, Proposal]
