@@ -51,7 +51,7 @@ class AnomalyDetector:
         self.holdoff = holdoff
         self.rest = rest
         self.rest_level = rest_level
-        self.last_novel = -rest - 1  # t of the last strong novelty
+        self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
         self.lo: float | None = None
