@@ -33,9 +33,9 @@ DEFAULT_THRESHOLD = 0.41
 class AnomalyDetector:
     """Scores each new value of one series against the past only."""
 
-    def __init__(self, levels: int = 8, orders: int = 3, refresh: int = 50,
+    def __init__(self, levels: int = 8, orders: int = 2, refresh: int = 50,
                  alpha: float = 0.01, mad_window: int = 1600, min_points: int = 30,
-                 novelty_weight: float = 0.5, holdoff: int = 200,
+                 novelty_weight: float = 0.5, holdoff: int = 400,
                  rest: int = 150, rest_level: float = 0.75):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
@@ -76,8 +76,10 @@ class AnomalyDetector:
         if self.hi is None or value > self.hi:
             self.hi = value
         if self.t % self.refresh == 0 or self.width <= 0.0:
-            self.origin = self.lo
-            self.width = (self.hi - self.lo) / self.levels
+            # levels buckets centred on [lo, hi]: a new extreme only just past
+            # the known range stays in the end bucket, a far one gets its own.
+            self.width = (self.hi - self.lo) / (self.levels - 1)
+            self.origin = self.lo - 0.5 * self.width
         if self.width <= 0.0:
             return 0
         return int((value - self.origin) // self.width)
