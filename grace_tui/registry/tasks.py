@@ -365,7 +365,7 @@ def _dump_result(result: Any) -> str | None:
     if result is None:
         return None
     try:
-        return json.dumps(result, default=str)
+        return json.dumps(result)
     except (TypeError, ValueError) as exc:
         raise UserError(f"task result is not JSON-serialisable: {exc}") from None
 
