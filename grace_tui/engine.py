@@ -61,19 +61,44 @@ class Engine:
         self.supervisor: Any = None  # grace_tui.supervisor.Supervisor, set in start()
         self.learning: Any = None  # grace_tui.learning.runner.LearningRunner
         self.governance: Any = None  # grace_tui.governance.Governance
+        self.config: Any = None  # grace_tui.config.Config, loaded in start()
+        self.config_watcher: Any = None  # grace_tui.config.watch.ConfigWatcher (hot reload)
         self._stop = threading.Event()
         self._command_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    def start(self, *, watch_config: bool = True) -> None:
         """Start every part, then serve queued commands from attached views."""
+        self._start_supervisor(watch_config)
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
-    def stop(self) -> None:
+    def stop(self, leave_running: bool | None = None) -> None:
         self._stop.set()
         if self._command_thread:
             self._command_thread.join(timeout=5)
+        if self.config_watcher:
+            self.config_watcher.stop()
+        if self.supervisor:
+            self.supervisor.stop(leave_running)
+
+    def _start_supervisor(self, watch_config: bool) -> None:
+        from grace_tui.config import load_config
+        from grace_tui.config.watch import ConfigWatcher
+        from grace_tui.supervisor import Supervisor
+
+        self.config = load_config(self.config_path)
+        self.supervisor = Supervisor(self.config, self.incidents, self.paths, self.events, dry_run=self.dry_run)
+        self.supervisor.start()
+        if watch_config and self.config.source_path:
+            self.config_watcher = ConfigWatcher(self.config.source_path, self._config_changed,
+                                                self.supervisor.config_rejected)
+            self.config_watcher.start()
+
+    def _config_changed(self, config: Any) -> None:
+        """Hot reload and governance both come through here."""
+        self.config = config
+        self.supervisor.apply_config(config)
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:

@@ -14,6 +14,10 @@ from grace_tui.errors import UsageError, UserError
 # sets `func(ctx) -> int`.
 COMMAND_MODULES = [
     "grace_tui.cli.task_cmd",
+    "grace_tui.cli.daemon_cmd",
+    "grace_tui.cli.config_cmd",
+    "grace_tui.cli.report_cmd",
+    "grace_tui.cli.drill_cmd",
 ]
 
 
