@@ -48,12 +48,12 @@ class AnomalyDetector:
                  alpha: float = 0.01, mad_window: int = 1600, min_points: int = 30,
                  novelty_weight: float = 0.5, holdoff: int = 400,
                  rest: int = 150, rest_level: float = 0.75,
-                 gate_low: float = 3.5, gate_high: float = 8.0):
+                 gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
                            rest=rest, rest_level=rest_level,
-                           gate_low=gate_low, gate_high=gate_high)
+                           gate_low=gate_low, gate_high=gate_high, decay=decay)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -66,6 +66,7 @@ class AnomalyDetector:
         self.rest_level = rest_level
         self.gate_low = gate_low
         self.gate_high = gate_high
+        self.decay = decay
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -103,13 +104,15 @@ class AnomalyDetector:
 
     def _novelty(self, bucket: int) -> float:
         seq: tuple[int, ...] = (bucket,)
-        unseen = total = 0
+        unseen = total = 0.0
+        weight = 1.0
         for previous in reversed(self.history):
             seq = (previous,) + seq
-            total += 1
+            total += weight
             if seq not in self.seen:
-                unseen += 1
+                unseen += weight
                 self.seen.add(seq)
+            weight *= self.decay
         self.history.append(bucket)
         return unseen / total if total else 0.0
 
