@@ -38,7 +38,7 @@ from collections import deque
 
 # Score at or above which an online alarm is raised: the NAB standard-profile optimum
 # on the 34 shared series (bench/bench_anomaly.py).
-DEFAULT_THRESHOLD = 0.305
+DEFAULT_THRESHOLD = 0.2597
 
 
 class AnomalyDetector:
@@ -47,11 +47,13 @@ class AnomalyDetector:
     def __init__(self, levels: int = 8, orders: int = 2, refresh: int = 50,
                  alpha: float = 0.01, mad_window: int = 1600, min_points: int = 30,
                  novelty_weight: float = 0.5, holdoff: int = 400,
-                 rest: int = 150, rest_level: float = 0.75):
+                 rest: int = 150, rest_level: float = 0.75,
+                 gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
-                           rest=rest, rest_level=rest_level)
+                           rest=rest, rest_level=rest_level,
+                           gate_low=gate_low, gate_high=gate_high, decay=decay)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -62,6 +64,9 @@ class AnomalyDetector:
         self.holdoff = holdoff
         self.rest = rest
         self.rest_level = rest_level
+        self.gate_low = gate_low
+        self.gate_high = gate_high
+        self.decay = decay
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -77,6 +82,8 @@ class AnomalyDetector:
         self.residuals: deque[float] = deque()
         self.sorted_residuals: list[float] = []
         self.mean_abs = 0.0
+        # raw spike k of the last orders + 1 points (the points of the newest context)
+        self.recent_k: deque[float] = deque([0.0] * (orders + 1), maxlen=orders + 1)
         # holdoff: (t, score) with scores decreasing
         self.peaks: deque[tuple[int, float]] = deque()
 
@@ -97,13 +104,15 @@ class AnomalyDetector:
 
     def _novelty(self, bucket: int) -> float:
         seq: tuple[int, ...] = (bucket,)
-        unseen = total = 0
+        unseen = total = 0.0
+        weight = 1.0
         for previous in reversed(self.history):
             seq = (previous,) + seq
-            total += 1
+            total += weight
             if seq not in self.seen:
-                unseen += 1
+                unseen += weight
                 self.seen.add(seq)
+            weight *= self.decay
         self.history.append(bucket)
         return unseen / total if total else 0.0
 
@@ -151,8 +160,13 @@ class AnomalyDetector:
     # ---------------------------------------------------------------- API
     def step(self, timestamp: float | str | None, value: float) -> float:
         """Score `value` (the newest sample) in [0, 1]; higher is more anomalous."""
-        novelty = self._rest(self._novelty(self._bucket(value)))
-        k = self._hold(self._spike(value))
+        novelty = self._novelty(self._bucket(value))
+        raw_k = self._spike(value)
+        self.recent_k.append(raw_k)
+        if novelty and self.gate_low < max(self.recent_k) < self.gate_high:
+            novelty = 0.0  # a moderate excursion: left to the spike view
+        novelty = self._rest(novelty)
+        k = self._hold(raw_k)
         spike = k / (1.0 + k)
         w = self.novelty_weight
         score = w * novelty + (1.0 - w) * spike
@@ -167,6 +181,7 @@ class AnomalyDetector:
             "history": list(self.history), "seen": sorted(list(s) for s in self.seen),
             "level": self.level, "residuals": list(self.residuals), "mean_abs": self.mean_abs,
             "peaks": [list(p) for p in self.peaks], "last_novel": self.last_novel,
+            "recent_k": list(self.recent_k),
         }
 
     @classmethod
@@ -182,6 +197,8 @@ class AnomalyDetector:
         det.sorted_residuals = sorted(det.residuals)
         det.mean_abs = state["mean_abs"]
         det.last_novel = state["last_novel"]
+        if "recent_k" in state:
+            det.recent_k.extend(float(k) for k in state["recent_k"])
         det.peaks.extend((int(t), float(s)) for t, s in state["peaks"])
         return det
 
