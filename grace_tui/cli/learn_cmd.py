@@ -47,8 +47,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------- helpers
 def daemon_pid(ctx: Context) -> int | None:
+    """The daemon's PID when one holds the state dir (the DB is opened: the queue lives there)."""
     from grace_tui.lockfile import holder_pid
 
+    ctx.registry  # noqa: B018 - opens the DB that the command queue uses
     return holder_pid(ctx.paths.lock)
 
 
