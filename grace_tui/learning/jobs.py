@@ -2,8 +2,9 @@
 
 train_anomaly (ml_training)
     For every metric the detector watches: replay its raw history of the last
-    `train_window_s` through a fresh AnomalyDetector, save the state, and hand
-    it to the online monitor, which scores each new sample from then on.
+    `train_window_s` through a fresh AnomalyDetector (in a nice-19 child
+    process, see fitproc), save the state, and hand it to the online monitor,
+    which scores each new sample from then on.
 forecast_exhaustion (knowledge_acquisition)
     For every resource with a capacity (disks, watched dirs, memory, fds):
     forecast time to exhaustion and open / update / resolve its incident.
@@ -15,19 +16,21 @@ stored as the task's result.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 from typing import Any
 
 from grace_tui.learning.anomaly import AnomalyDetector
+from grace_tui.learning.fitproc import FitProcess, fit_series
 from grace_tui.learning.forecast import forecast_exhaustion, format_eta
-from grace_tui.learning.online import OnlineMonitor, anomaly_metric, expected_band
+from grace_tui.learning.online import OnlineMonitor, anomaly_metric
 from grace_tui.learning.runner import JobContext, LearningRunner
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 
-STALE_INTERVALS = 20  # a series not sampled for this many intervals is no longer watched
+STALE_INTERVALS = 20
+# Training runs in a thread beside the supervisor: release the GIL every this many points
+# (about 0.1 ms of work), so a healing step waits for it microseconds, not a 5 ms switch interval.
+YIELD_EVERY = 32  # a series not sampled for this many intervals is no longer watched
 
 
 def register_standard_jobs(runner: LearningRunner, online: OnlineMonitor, settings: LearningSettings) -> None:
@@ -46,16 +49,18 @@ def train_anomaly(ctx: JobContext, online: OnlineMonitor, settings: LearningSett
     names = [name for name in metrics.metric_names() if anomaly_metric(name)]
     models: dict[str, Any] = {}
     skipped: list[str] = []
-    for i, name in enumerate(names):
-        ctx.progress(100.0 * i / max(1, len(names)), f"fitting {i}/{len(names)} series: {name}")
-        history = recent_history(name, settings.train_window_s, RAW)
-        if len(history) < settings.min_train_points:
-            skipped.append(name)
-            continue
-        detector, stats = fit_detector(history, settings.anomaly_threshold)
-        metrics.save_model("anomaly", name, detector.to_state(), stats)
-        online.install(name, detector)
-        models[name] = stats
+    with FitProcess() as fitter:
+        for i, name in enumerate(names):
+            ctx.progress(100.0 * i / max(1, len(names)), f"fitting {i}/{len(names)} series: {name}")
+            history = recent_history(name, settings.train_window_s, RAW)
+            if len(history) < settings.min_train_points:
+                skipped.append(name)
+                continue
+            state, stats = fitter.fit(name, [s.ts for s in history], [s.value for s in history],
+                                      settings.anomaly_threshold)
+            metrics.save_model("anomaly", name, state, stats)
+            online.install(name, AnomalyDetector.from_state(state))
+            models[name] = stats
     summary = f"trained {len(models)}/{len(names)} series"
     if skipped:
         summary += f"; {len(skipped)} with under {settings.min_train_points} points yet"
@@ -64,34 +69,8 @@ def train_anomaly(ctx: JobContext, online: OnlineMonitor, settings: LearningSett
 
 
 def fit_detector(history: list[Sample], threshold: float) -> tuple[AnomalyDetector, dict[str, Any]]:
-    """Replay a series through a new detector; stats say what it learned and what it flagged."""
-    started = time.perf_counter()
-    detector = AnomalyDetector()
-    values = [s.value for s in history]
-    alarms = 0
-    top = 0.0
-    for sample in history:
-        score = detector.step(sample.ts, sample.value)
-        top = max(top, score)
-        alarms += score >= threshold
-    elapsed = time.perf_counter() - started
-    expected, low, high = expected_band(detector) or (math.nan, math.nan, math.nan)
-    stats = {
-        "points": len(values),
-        "from": history[0].ts,
-        "to": history[-1].ts,
-        "mean": statistics.fmean(values),
-        "stdev": statistics.pstdev(values),
-        "min": min(values),
-        "max": max(values),
-        "expected": _finite(expected),
-        "expected_low": _finite(low),
-        "expected_high": _finite(high),
-        "alarms_in_history": alarms,
-        "max_score": round(top, 4),
-        "fit_us_per_point": round(elapsed / len(values) * 1e6, 2),
-    }
-    return detector, stats
+    """Fit in this process (tests, bench); the job fits in a FitProcess instead."""
+    return fit_series([s.ts for s in history], [s.value for s in history], threshold)
 
 
 # ---------------------------------------------------------------------- forecasts

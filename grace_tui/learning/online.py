@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from grace_tui.learning.anomaly import AnomalyDetector
+from grace_tui.learning.fitproc import expected_band
 from grace_tui.learning.forecast import Forecast, format_eta
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
 
 log = logging.getLogger(__name__)
-
-BAND_K = 4.0  # expected band: level +/- BAND_K robust standard deviations
-
 
 def anomaly_metric(name: str) -> bool:
     """Fill levels of disks and dirs only grow: the forecaster watches them, not the detector."""
@@ -52,18 +50,6 @@ LABELS = {"mem_used": "memory", "fds": "open files", "cpu_pct": "CPU %", "load1"
 
 def service_of(name: str) -> str | None:
     return name[4:].rpartition(".")[0] if name.startswith("svc:") else None
-
-
-def expected_band(det: AnomalyDetector) -> tuple[float, float, float] | None:
-    """(expected, low, high) from the detector's level and robust spread."""
-    if det.level is None:
-        return None
-    spread = 0.0
-    if det.sorted_residuals:
-        s = det.sorted_residuals
-        spread = max(1.4826 * s[len(s) // 2], 0.5 * det.mean_abs)
-    half = BAND_K * spread
-    return det.level, det.level - half, det.level + half
 
 
 @dataclass

@@ -46,10 +46,10 @@ class LearningSettings:
     anomaly_clear_samples: int = 3  # samples back in the expected band that end an anomaly
     anomaly_settle_samples: int = 240  # quiet samples after which a shift is the new normal
     train_window_s: float = DAY_S
-    min_train_points: int = 60
+    min_train_points: int = 20  # the detector keeps warming up online
     forecast_horizon_s: float = DAY_S
     forecast_window_s: float = 7 * DAY_S
-    first_run_s: float = 120.0  # first scheduled run of each job after start
+    first_run_s: float = 300.0  # first scheduled run of each job after start (some history by then)
     schedule: dict[str, float] = field(
         default_factory=lambda: {"train_anomaly": 3600.0, "forecast_exhaustion": 300.0}
     )
