@@ -231,3 +231,50 @@ def test_bad_job_definitions_and_unknown_names_are_one_line_errors(registry):
         runner.cancel("0000000000000")
     with pytest.raises(UserError, match="at least 1"):
         LearningRunner(registry, workers=0)
+
+
+def test_the_fit_child_process_learns_exactly_what_an_in_process_fit_learns():
+    from grace_tui.learning.fitproc import FitProcess, fit_series
+
+    ts = [15.0 * i for i in range(500)]
+    values = [10 + (i % 13) * 0.5 for i in range(500)]
+    with FitProcess() as fitter:
+        state, stats = fitter.fit("m", ts, values, 0.305)
+        with pytest.raises(UserError, match="fitting empty: ValueError|fitting empty: UserError"):
+            fitter.fit("empty", [], [], 0.305)
+        assert fitter.fit("again", ts, values, 0.305)[0] == state  # still serving after an error
+    local, local_stats = fit_series(ts, values, 0.305)
+    assert state == json_roundtrip(local.to_state())
+    assert stats["points"] == local_stats["points"] == 500 and stats["max"] == 16.0
+
+
+def json_roundtrip(data):
+    import json
+
+    return json.loads(json.dumps(data))
+
+
+def test_the_engine_starts_learning_and_its_stop_interrupts_running_jobs(registry, state_dir):
+    from grace_tui.engine import Engine
+    from grace_tui.paths import StatePaths
+
+    engine = Engine(StatePaths(state_dir), registry)
+    engine.start()
+    try:
+        assert {spec.name for spec in engine.learning.jobs()} == {"train_anomaly", "forecast_exhaustion"}
+        started = threading.Event()
+
+        def endless(ctx):
+            started.set()
+            while True:
+                ctx.progress(1, "epoch 1/10")
+                time.sleep(0.01)
+
+        engine.learning.register_job("endless", "ml_training", endless)
+        task_id = engine.run_job("endless")
+        assert started.wait(20)
+        done = engine.run_job("train_anomaly")
+        wait_until(lambda: status(registry, done) == "completed", message="train_anomaly completed")
+    finally:
+        engine.stop()
+    assert status(registry, task_id) == "interrupted"
