@@ -40,6 +40,8 @@ class Actions(Protocol):
 
     def cancel_task(self, task_id: str) -> str: ...
 
+    def run_job(self, name: str) -> str: ...
+
 
 class Engine:
     """Registry + incident log + supervisor + learning + governance, for one state dir."""
@@ -70,11 +72,21 @@ class Engine:
     def start(self, *, watch_config: bool = True) -> None:
         """Start every part, then serve queued commands from attached views."""
         self._start_supervisor(watch_config)
+        self._start_learning()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
+    def _start_learning(self) -> None:
+        from grace_tui.learning.service import LearningService
+
+        config = getattr(getattr(self, "config", None), "learning", None) or {}
+        self.learning_service = LearningService(self.registry, self.incidents, config).start()
+        self.learning = self.learning_service.runner
+
     def stop(self, leave_running: bool | None = None) -> None:
         self._stop.set()
+        if getattr(self, "learning_service", None):
+            self.learning_service.stop()  # running jobs end `interrupted`, re-run on next start
         if self._command_thread:
             self._command_thread.join(timeout=5)
         if self.config_watcher:
@@ -120,6 +132,9 @@ class Engine:
     def cancel_task(self, task_id: str) -> str:
         return self.learning.cancel(task_id)
 
+    def run_job(self, name: str) -> str:
+        return self.learning.run_now(name)
+
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
         while not self._stop.wait(0.1):
@@ -146,7 +161,7 @@ class Engine:
         return done
 
 
-ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task")
+ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job")
 
 
 class QueuedActions:
@@ -183,3 +198,6 @@ class QueuedActions:
 
     def cancel_task(self, task_id: str) -> str:
         return self._send("cancel_task", task_id)
+
+    def run_job(self, name: str) -> str:
+        return self._send("run_job", name)

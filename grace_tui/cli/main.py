@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "grace_tui.cli.config_cmd",
     "grace_tui.cli.report_cmd",
     "grace_tui.cli.drill_cmd",
+    "grace_tui.cli.learn_cmd",
 ]
 
 

@@ -3,7 +3,9 @@
 from grace_tui.registry.commands import Command
 from grace_tui.registry.governance import ConfigVersion, Proposal
 from grace_tui.registry.incidents import Incident, IncidentEvent
+from grace_tui.registry.metrics import MetricSample, MetricSeries, ModelState
 from grace_tui.registry.models import Task, TaskStat
 from grace_tui.registry.services import ServiceState
 
-ALL_MODELS = [Task, TaskStat, Incident, IncidentEvent, Command, ServiceState, ConfigVersion, Proposal]
+ALL_MODELS = [Task, TaskStat, Incident, IncidentEvent, Command, ServiceState, ConfigVersion, Proposal,
+              MetricSeries, MetricSample, ModelState]
