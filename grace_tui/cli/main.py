@@ -14,6 +14,7 @@ from grace_tui.errors import UsageError, UserError
 # sets `func(ctx) -> int`.
 COMMAND_MODULES = [
     "grace_tui.cli.task_cmd",
+    "grace_tui.cli.audit_cmd",
 ]
 
 
