@@ -161,7 +161,8 @@ class ConfigVersions:
         """A learned change: applied at once inside the bounds, else left pending for a person."""
         with self._lock:
             current = self.effective()
-            changes = [{**c, "old": get_path(current, c["path"])} for c in changes]
+            changes = [{"path": c["path"], "new": c["new"], "old": get_path(current, c["path"], c.get("default"))}
+                       for c in changes]
             changes = [c for c in changes if c["old"] != c["new"]]
             if not changes:
                 raise UserError("the proposal changes nothing")

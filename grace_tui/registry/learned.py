@@ -100,3 +100,14 @@ def learn_listener(port: int, address: str, process: str, exe: str, user: str, s
 
 def listener_count() -> int:
     return KnownListener.select().count()
+
+
+def noise_acks(since: float = 0.0) -> list["IncidentView"]:
+    """Incidents acknowledged with a reason that says "noise", oldest first."""
+    from grace_tui.registry.incidents import Incident, IncidentView
+
+    query = (Incident.select()
+             .where(Incident.acked_at.is_null(False) & (Incident.acked_at >= since)
+                    & peewee.fn.LOWER(Incident.ack_reason).contains("noise"))
+             .order_by(Incident.acked_at))
+    return [IncidentView.from_row(r) for r in query]
