@@ -111,3 +111,17 @@ def noise_acks(since: float = 0.0) -> list["IncidentView"]:
                     & peewee.fn.LOWER(Incident.ack_reason).contains("noise"))
              .order_by(Incident.acked_at))
     return [IncidentView.from_row(r) for r in query]
+
+
+def baseline_learned_at() -> float | None:
+    from grace_tui.registry.db import Meta
+
+    row = Meta.get_or_none(Meta.key == "inventory_baseline_at")
+    return float(row.value) if row else None
+
+
+def mark_baseline_learned(at: float) -> None:
+    from grace_tui.registry.db import Meta
+
+    Meta.insert(key="inventory_baseline_at", value=repr(at)).on_conflict(
+        conflict_target=[Meta.key], update={Meta.value: repr(at)}).execute()
