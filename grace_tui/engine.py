@@ -67,6 +67,7 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start every part, then serve queued commands from attached views."""
+        self._start_governance()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
@@ -74,6 +75,31 @@ class Engine:
         self._stop.set()
         if self._command_thread:
             self._command_thread.join(timeout=5)
+        if self.governance:
+            self.governance.stop()
+
+    def _start_governance(self) -> None:
+        """Versions, audit, learned remediation and the governance jobs. Start it before the
+        supervisor, which should run `governance.versions.effective()` (file + learned changes);
+        hot reloads go through `governance.config_reloaded()`."""
+        from grace_tui.governance import Governance, load_file_config
+
+        self.governance = Governance(self.registry, self.incidents, self.paths,
+                                     lambda: load_file_config(self.config_path), self._apply_effective_config)
+        self.governance.start()
+        if self.supervisor is not None:
+            self.supervisor.choose_action = self.governance.policy.choose_action
+        if self.learning is not None:
+            for name, kind, func, every_s in self.governance.jobs():
+                self.learning.register_job(name, kind, func, every_s=every_s)
+
+    def _apply_effective_config(self, data: dict[str, Any]) -> None:
+        """Governance hands every new effective config here (validated first)."""
+        from grace_tui.governance import validate_config
+
+        config = validate_config(data)
+        if self.supervisor is not None:
+            self.supervisor.apply_config(config)
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
@@ -95,6 +121,9 @@ class Engine:
     def cancel_task(self, task_id: str) -> str:
         return self.learning.cancel(task_id)
 
+    def rollback(self, version: int, user: str | None = None) -> str:
+        return self.governance.rollback(version, user)
+
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
         while not self._stop.wait(0.1):
@@ -112,7 +141,7 @@ class Engine:
                 command_queue.finish(command.id, False, f"unknown action {command.action!r}")
                 continue
             try:
-                target: Any = int(command.target) if command.action in ("approve", "reject") else command.target
+                target: Any = int(command.target) if command.action in ("approve", "reject", "rollback") else command.target
                 result = method(target, **command.args)
                 command_queue.finish(command.id, True, str(result or "ok"))
             except Exception as exc:  # reported back to the client, never fatal here
@@ -121,7 +150,7 @@ class Engine:
         return done
 
 
-ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task")
+ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "rollback")
 
 
 class QueuedActions:
@@ -158,3 +187,6 @@ class QueuedActions:
 
     def cancel_task(self, task_id: str) -> str:
         return self._send("cancel_task", task_id)
+
+    def rollback(self, version: int, user: str | None = None) -> str:
+        return self._send("rollback", version, user=user)
