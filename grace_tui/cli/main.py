@@ -15,6 +15,7 @@ from grace_tui.errors import UsageError, UserError
 COMMAND_MODULES = [
     "grace_tui.cli.task_cmd",
     "grace_tui.cli.audit_cmd",
+    "grace_tui.cli.report_cmd",
     "grace_tui.cli.governance_cmd",  # after config_cmd: adds to its `config` group
 ]
 
