@@ -66,7 +66,7 @@ def test_metric_history_raises_the_proposal(world) -> None:
     _cpu_incident(log, 82.0, "noise")
     _cpu_incident(log, 83.0, "noise")
     history = [50.0] * 90 + [88.0] * 10  # normal peaks of 88%
-    (proposal,) = ThresholdTuner(versions, lambda svc, metric: history if metric == "cpu_pct" else []).run()[
+    (proposal,) = ThresholdTuner(versions, lambda metric: history if metric == "svc:web.cpu_pct" else []).run()[
         "proposals"]
     assert proposal["new"] == pytest.approx(88.0 * 1.05)
 

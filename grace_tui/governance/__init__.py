@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 AUDITED_TIMELINE = {"detected": "incident_opened", "ack": "acknowledgement", "silence": "silence",
                     "remediation": "remediation", "state": "incident_state"}
 SEEN_LIMIT = 10_000  # incidents remembered; older ones have long been audited
-JOBS = (("config_update", "tuning", 3600.0), ("knowledge_acquisition", "inventory", 600.0))
+JOBS = (("tune_thresholds", "config_update", 3600.0), ("listener_inventory", "knowledge_acquisition", 600.0))
 
 
 class Governance:
@@ -72,7 +72,7 @@ class Governance:
 
     def jobs(self) -> list[tuple[str, str, Callable[[Any], Any], float]]:
         """(name, kind, func, every_s) for LearningRunner.register_job."""
-        funcs = {"config_update": self.tuner.run, "knowledge_acquisition": self.inventory.run}
+        funcs = {"tune_thresholds": self.tuner.run, "listener_inventory": self.inventory.run}
         return [(name, kind, funcs[name], every) for name, kind, every in JOBS]
 
     # ------------------------------------------------------------------ actions

@@ -32,8 +32,8 @@ from grace_tui.registry.incidents import IncidentView
 MARGIN = 0.05
 MIB = 1024 * 1024
 
-# A metric history source: (service, metric) -> recent values (may be empty).
-History = Callable[[str, str], list[float]]
+# A metric history source: metric name (e.g. "svc:web.cpu_pct") -> recent raw values (may be empty).
+History = Callable[[str], list[float]]
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,27 @@ class Limit:
     default: float | None = None
 
 
-def readings(incident: IncidentView) -> list[tuple[Limit, str | None, str, float]]:
-    """(limit, service, metric, observed value) for the limits behind one incident."""
+def readings(incident: IncidentView) -> list[tuple[Limit, str | None, float, float]]:
+    """(limit, history metric name, observed value, history scale) for the limits behind one incident."""
     d, svc = incident.detail, incident.service
-    out: list[tuple[Limit, str | None, str, float]] = []
+    out: list[tuple[Limit, str | None, float, float]] = []
     if incident.kind == "resource_threshold" and svc:
-        for key, metric, scale in (("cpu_max_pct", "cpu_pct", 1.0), ("rss_max_mb", "rss_bytes", 1 / MIB),
-                                   ("fds_max", "num_fds", 1.0)):
-            if _num(d.get(metric)):
-                out.append((Limit(f"services.{svc}.{key}", "max", "threshold"), svc, metric, d[metric] * scale))
+        for key, field, metric, scale in (("cpu_max_pct", "cpu_pct", "cpu_pct", 1.0),
+                                          ("rss_max_mb", "rss_bytes", "rss_bytes", 1 / MIB),
+                                          ("fds_max", "num_fds", "fds", 1.0)):
+            if _num(d.get(field)):
+                out.append((Limit(f"services.{svc}.{key}", "max", "threshold"), f"svc:{svc}.{metric}",
+                            d[field] * scale, scale))
     elif incident.kind == "disk_low" and _num(d.get("free_pct")):
-        out.append((Limit("host.disk_min_free_pct", "min", "threshold", 10.0), None, "free_pct", d["free_pct"]))
+        out.append((Limit("host.disk_min_free_pct", "min", "threshold", 10.0), None, d["free_pct"], 1.0))
     elif incident.kind == "memory_low" and _num(d.get("available_pct")):
-        out.append((Limit("host.memory_min_available_pct", "min", "threshold", 5.0), None, "available_pct",
-                    d["available_pct"]))
+        out.append((Limit("host.memory_min_available_pct", "min", "threshold", 5.0), None, d["available_pct"],
+                    1.0))
     elif incident.kind == "load_high" and _num(d.get("load1_per_cpu")):
-        out.append((Limit("host.load_max_per_cpu", "max", "threshold", 4.0), None, "load1_per_cpu",
-                    d["load1_per_cpu"]))
+        out.append((Limit("host.load_max_per_cpu", "max", "threshold", 4.0), None, d["load1_per_cpu"], 1.0))
     elif incident.kind == "anomaly" and _num(d.get("score")):
         out.append((Limit("learning.anomaly_threshold", "max", "anomaly_sensitivity", _anomaly_default()),
-                    svc, "anomaly_score", d["score"]))
+                    None, d["score"], 1.0))
     return out
 
 
@@ -80,6 +81,15 @@ def _anomaly_default() -> float:
         return float(DEFAULT_THRESHOLD)
     except ImportError:
         return 0.305
+
+
+def metric_history(metric: str, count: int = 2000) -> list[float]:
+    """Recent samples from the learning subsystem's metric history, when it is installed."""
+    try:
+        from grace_tui.registry import metrics
+    except ImportError:
+        return []
+    return [sample.value for sample in metrics.samples_tail(metric, count)]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -105,7 +115,7 @@ def propose_value(limit: Limit, current: float | None, observed: list[float], hi
 class ThresholdTuner:
     def __init__(self, versions: ConfigVersions, history: History | None = None):
         self.versions = versions
-        self.history = history or (lambda service, metric: [])
+        self.history = history or metric_history
 
     def run(self, ctx: Any = None) -> dict[str, Any]:
         """The config_update job: returns what it examined and proposed."""
@@ -119,7 +129,8 @@ class ThresholdTuner:
             if ctx is not None:
                 ctx.check_cancel()
                 ctx.progress(100.0 * i / max(1, len(groups)), f"tuning {limit.path}")
-            fresh = [(svc, metric, value) for at, svc, metric, value in items if at > last_proposed.get(limit.path, 0)]
+            fresh = [(metric, value, scale) for at, metric, value, scale in items
+                     if at > last_proposed.get(limit.path, 0)]
             if len(fresh) < min_acks:
                 continue
             proposal = self._propose(limit, fresh, config)
@@ -128,11 +139,11 @@ class ThresholdTuner:
         return {"noise_acks": len(acks), "limits_examined": len(groups), "proposals": proposals}
 
     @staticmethod
-    def _group(acks: Iterable[IncidentView]) -> dict[Limit, list[tuple[float, str | None, str, float]]]:
-        groups: dict[Limit, list[tuple[float, str | None, str, float]]] = {}
+    def _group(acks: Iterable[IncidentView]) -> dict[Limit, list[tuple[float, str | None, float, float]]]:
+        groups: dict[Limit, list[tuple[float, str | None, float, float]]] = {}
         for incident in acks:
-            for limit, svc, metric, value in readings(incident):
-                groups.setdefault(limit, []).append((incident.acked_at or 0.0, svc, metric, value))
+            for limit, metric, value, scale in readings(incident):
+                groups.setdefault(limit, []).append((incident.acked_at or 0.0, metric, value, scale))
         return groups
 
     @staticmethod
@@ -143,18 +154,18 @@ class ThresholdTuner:
                 out[change["path"]] = max(out.get(change["path"], 0.0), proposal.created_at)
         return out
 
-    def _propose(self, limit: Limit, fresh: list[tuple[str | None, str, float]], config: dict[str, Any]
+    def _propose(self, limit: Limit, fresh: list[tuple[str | None, float, float]], config: dict[str, Any]
                  ) -> dict[str, Any] | None:
         current = get_path(config, limit.path, limit.default)
         if limit.path.startswith("services.") and current is None:
             return None  # that service has no such limit: nothing to loosen
-        svc, metric = fresh[0][0], fresh[0][1]
-        history = self.history(svc, metric) if svc else []
-        new = propose_value(limit, current, [v for _, _, v in fresh], history)
+        metric, scale = fresh[0][0], fresh[0][2]
+        history = [value * scale for value in self.history(metric)] if metric else []
+        new = propose_value(limit, current, [v for _, v, _ in fresh], history)
         if new is None:
             return None
         reason = (f"{len(fresh)} incident(s) acknowledged as noise fired on {limit.path} = {current}; "
-                  f"readings up to {max(v for _, _, v in fresh):g}"
+                  f"readings up to {max(v for _, v, _ in fresh):g}"
                   + (f", history p99 {_percentile(history, 0.99):g}" if history else ""))
         proposal = self.versions.propose(limit.kind, [{"path": limit.path, "new": new, "default": current}], reason)
         return {"id": proposal.id, "path": limit.path, "old": current, "new": new, "status": proposal.status}
