@@ -150,13 +150,14 @@ def load_file_config(path: Path | None) -> dict[str, Any]:
     return load_config(path).to_dict()
 
 
-def validate_config(data: dict[str, Any]) -> Any:
-    """Refuse a config the supervisor would not run; returns its typed Config when available."""
+def validate_config(data: dict[str, Any], path: Path | None = None) -> Any:
+    """Refuse a config the supervisor would not run; returns its typed Config when available.
+    `path` is the file it came from (kept so hot reload keeps watching it)."""
     try:
         from grace_tui.config import config_from_dict
     except ImportError:
         return data
-    return config_from_dict(data, source="effective config")
+    return config_from_dict(data, source=f"effective config ({path or 'built-in default'})", path=path)
 
 
 def _user() -> str:
