@@ -12,7 +12,7 @@ from grace_tui.paths import StatePaths
 
 def test_everything_that_matters_lands_in_a_whole_chain(registry, state_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("[services.web]\ncpu_max_pct = 80.0\n")
+    config.write_text("[services.web]\nprocess_name = \"web\"\ncpu_max_pct = 80.0\n")
     engine = Engine(StatePaths(state_dir), registry, config)
     engine._start_governance()
 

@@ -20,7 +20,7 @@ def _report(name: str, state_dir: Path, *extra: str):
 
 def test_learning_report_reflects_outcomes_versions_and_proposals(registry, state_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("[services.web]\ncpu_max_pct = 80.0\n")
+    config.write_text("[services.web]\nprocess_name = \"web\"\ncpu_max_pct = 80.0\n")
     engine = Engine(StatePaths(state_dir), registry, config)
     engine._start_governance()
     engine.governance.policy.rng = random.Random(5)

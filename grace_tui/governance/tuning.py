@@ -102,6 +102,8 @@ def propose_value(limit: Limit, current: float | None, observed: list[float], hi
     if limit.direction == "max":
         target = max(observed + ([_percentile(history, 0.99)] if history else []))
         new = target * (1 + MARGIN)
+        if limit.kind == "anomaly_sensitivity":
+            new = min(new, 1.0)  # scores live in [0, 1]
         better = current is None or new > current
     else:
         target = min(observed + ([_percentile(history, 0.01)] if history else []))
