@@ -140,3 +140,10 @@ def pending_proposals() -> list[ProposalView]:
 
 def list_proposals(limit: int = 100) -> list[ProposalView]:
     return [_proposal(r) for r in Proposal.select().order_by(Proposal.id.desc()).limit(limit)]
+
+
+def last_proposal_change() -> float:
+    """When a proposal was last created or decided (cheap): lets another process notice."""
+    created = Proposal.select(peewee.fn.MAX(Proposal.created_at)).scalar() or 0.0
+    decided = Proposal.select(peewee.fn.MAX(Proposal.decided_at)).scalar() or 0.0
+    return max(created, decided)
