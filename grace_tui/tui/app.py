@@ -95,6 +95,8 @@ class GraceApp(App[int]):
         Binding("y", "approve", "Approve", id="approve"),
         Binding("n", "reject", "Reject", id="reject"),
         Binding("t", "next_theme", "Theme", id="theme"),
+        Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
+        Binding("shift+tab", "cycle_panel(-1)", "Previous panel", show=False, priority=True, id="prev-panel"),
         *(Binding(str(n), f"show_panel('{name}')", name.title(), show=False, id=f"panel-{n}")
           for n, (name, _) in enumerate(PANELS, start=1)),
     ]
@@ -231,6 +233,10 @@ class GraceApp(App[int]):
         if focus:
             self.panel(name).table.focus()
 
+    def action_cycle_panel(self, step: int) -> None:
+        names = [name for name, _ in PANELS]
+        self._select_panel(names[(names.index(self._current) + step) % len(names)], focus=True)
+
     def action_show_panel(self, name: str) -> None:
         self._select_panel(name, focus=True)
 
@@ -257,6 +263,8 @@ class GraceApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Incident keys show only on an incident, proposal keys only on a proposal."""
+        if action == "cycle_panel":  # tab moves between panels on the main screen only
+            return self.screen is self.screen_stack[0] and not self.query_one("#filter", Input).has_focus
         if action in ("acknowledge", "retry", "silence"):
             return self.selected_incident() is not None
         if action == "open_incident":
