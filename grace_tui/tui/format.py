@@ -9,11 +9,13 @@ SPARK_GLYPHS = "▁▂▃▄▅▆▇█"
 
 
 def duration(seconds: float | None) -> str:
-    """A compact duration: 850ms, 42s, 3m05s, 2h14m, 3d04h."""
+    """A compact duration: 850ms, 4.2s, 42s, 3m05s, 2h14m, 3d04h."""
     if seconds is None:
         return "-"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
     s = int(seconds)
     if s < 60:
         return f"{s}s"

@@ -12,27 +12,27 @@ HELP_TEXT = """\
 [b]grace-tui[/b]: services, incidents and every task on one screen.
 
 [b]Move[/b]
-  tab / shift+tab   next / previous panel
-  1 2 3 4 5         services, incidents, running, completed, learning
-  up down pgup pgdn move in a panel (the mouse works too)
+  tab, shift+tab  next / previous panel (or click it)
+  1 2 3 4 5       services, incidents, running, completed, learning
+  up, down, pgup  move in a panel (the mouse wheel works too)
 
 [b]On an incident[/b]
-  enter             details: full timeline, each attempt's command and output
-  a                 acknowledge (asks an optional reason, e.g. noise)
-  r                 retry its remediation now
-  s                 silence its check for 15m / 1h / 4h / 24h
+  enter           detail: timeline, each attempt's command and output
+  a               acknowledge, with an optional reason (or "noise")
+  r               retry its remediation now
+  s               silence its check for 15m, 1h, 4h or 24h
 
 [b]On a proposal[/b] (learning panel)
-  y / n             approve / reject the proposed config change
+  y, n            approve, reject the proposed config change
 
 [b]Anywhere[/b]
-  /                 filter the current panel (escape clears)
-  t                 next theme (remembered)
-  ctrl+p            command palette: every action by name
-  ?                 this help        q  quit
+  /               filter the current panel (enter keeps, esc clears)
+  t               next theme (remembered in the state dir)
+  ctrl+p          command palette: every action by name
+  ?               this help            q  quit
 
-Themes: dark, light, high-contrast, monochrome, plus any TOML file in
-$XDG_CONFIG_HOME/grace-tui/themes/. NO_COLOR is honoured.
+Themes: dark, light, high-contrast, monochrome, and any TOML file
+in $XDG_CONFIG_HOME/grace-tui/themes/. NO_COLOR is honoured.
 """
 
 

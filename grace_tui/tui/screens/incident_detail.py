@@ -69,7 +69,7 @@ def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
 
 def timeline_text(entries: list[TimelineEntry], t0: float, palette: dict[str, str]) -> Text:
     text = Text()
-    text.append("\nTimeline\n", style="bold underline")
+    text.append("Timeline\n", style="bold underline")
     for entry in entries:
         text.append(f"  +{fmt.duration(max(0.0, entry.at - t0)):>7}  ", style="dim")
         colour = palette.get("state-warn") if entry.type == "remediation" else None
