@@ -42,7 +42,8 @@ Known limitation: on unbounded (Gaussian) noise, rare bucket pairs in the tails
 keep appearing: 0.25 to 1.75 alarms per 1000 points after warm-up
 (ten seeds, 5000 points each). Bounded
 noise (a busy but steady CPU) and periodic series go quiet once their patterns
-have been seen. Every remedy tried (see the log) cost NAB 2 to 10 points.
+have been seen. Every remedy tried that made it quiet cost 6 to 15 NAB points
+(bench/results/anomaly.md).
 """
 from __future__ import annotations
 
