@@ -2,19 +2,23 @@
 
 Method
 ------
-Two cheap views of the stream, each de-duplicated, are averaged into one score
-in [0, 1]. Every point costs a handful of dict look-ups and one bisect.
+Two cheap views of the stream are averaged into one score in [0, 1]. Every
+point costs a handful of dict look-ups and one bisect (about 3 us in CPython).
 
 * Context novelty (after CAD OSE's idea of scoring unseen contexts). Each value
   is quantized into one of `levels` buckets spanning the range seen so far; the
   range is re-read every `refresh` points, so buckets stay put between
   refreshes, and a value well past the known range lands in a bucket of its own.
   The detector remembers every bucket sequence it has seen of length 2..orders+1
-  (the current bucket after 1..orders previous ones). Novelty is the fraction
-  of those sequences that are new: the series is doing something it has not done
-  before. A rest period (`rest` points after a strong novelty, >= rest_level)
-  keeps one change from alarming again while the memory fills with its new
-  patterns; the first `rest` points are warm-up.
+  (the current bucket after 1..orders previous ones). Novelty is the weighted
+  share of those sequences that are new, a sequence one longer weighing `decay`
+  times as much: a new pair of buckets counts fully, a new triple made of known
+  pairs only a little. Novelty is ignored while the newest context holds a
+  moderate excursion (spike k between `gate_low` and `gate_high`): the spike
+  view scores that one, so a single excursion does not count twice. A rest
+  period (`rest` points after a strong novelty, >= rest_level) keeps one change
+  from alarming again while the memory fills with its new patterns; the first
+  `rest` points are warm-up.
 * Spike / level shift: k = |x - level| / (1.4826 * MAD), with the level an EWMA
   (`alpha`) and the MAD over the last `mad_window` residuals. A holdoff subtracts
   the largest k of the previous `holdoff` points, so a lasting shift alarms once
@@ -24,12 +28,22 @@ Why: on the Numenta Anomaly Benchmark the context view catches changes of shape
 (a missing daily peak, a new rhythm) that no deviation score sees, and the
 spike view catches fast excursions before they have formed a new context. No
 parameter depends on the series: no known min/max, length or name. The
-defaults were chosen on NAB's 34 shared series; scores move by several points
-with single parameter changes, so treat them as a good setting, not an optimum.
+defaults were chosen on NAB's 34 shared series (bench/results/anomaly.md has
+the log); single parameter changes move the score by several points, so treat
+them as a good setting, not an optimum.
 
-Known limitation: on unbounded (Gaussian) noise, rare bucket sequences in the
-tails keep appearing, about one alarm per 1000 points after warm-up; bounded
-noise and periodic series go quiet once their patterns have been seen.
+Why not CAD OSE itself: a re-implementation of CAD OSE reproduced its published
+NAB score (67.3 against 67.06) when told each series' min/max, but cost about
+850 us per point in CPython, and with a range learnt online (which a live
+monitor needs: the min/max of a metric is not known in advance) it fell to
+39.8, because every widening of the range re-quantizes the whole memory.
+
+Known limitation: on unbounded (Gaussian) noise, rare bucket pairs in the tails
+keep appearing: 0.25 to 1.75 alarms per 1000 points after warm-up
+(ten seeds, 5000 points each). Bounded
+noise (a busy but steady CPU) and periodic series go quiet once their patterns
+have been seen. Every remedy tried that made it quiet cost 6 to 15 NAB points
+(bench/results/anomaly.md).
 """
 from __future__ import annotations
 
