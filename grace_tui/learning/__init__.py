@@ -1,0 +1,1 @@
+"""Pure algorithms that learn from metric history: anomaly scores and exhaustion forecasts."""

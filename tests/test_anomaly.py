@@ -1,0 +1,75 @@
+import json
+import math
+import random
+
+from grace_tui.learning.anomaly import DEFAULT_THRESHOLD, AnomalyDetector
+
+WARMUP = 1000
+
+
+def noisy_steady(n: int, seed: int = 1, level: float = 50.0, noise: float = 2.0) -> list[float]:
+    rng = random.Random(seed)
+    return [level + rng.gauss(0, noise) for _ in range(n)]
+
+
+def scores_of(values: list[float], det: AnomalyDetector | None = None) -> list[float]:
+    det = det or AnomalyDetector()
+    return [det.step(float(i), v) for i, v in enumerate(values)]
+
+
+def test_scores_are_in_unit_interval():
+    values = noisy_steady(3000) + [500.0] + noisy_steady(500, seed=2)
+    assert all(0.0 <= s <= 1.0 for s in scores_of(values))
+
+
+def test_flags_an_injected_spike():
+    values = noisy_steady(WARMUP + 500)
+    values[WARMUP + 200] = 90.0  # 20 sigma
+    scores = scores_of(values)
+    assert max(scores[WARMUP + 200:WARMUP + 203]) >= DEFAULT_THRESHOLD
+
+
+def test_flags_a_level_shift_at_its_onset():
+    values = noisy_steady(WARMUP + 300) + noisy_steady(300, seed=9, level=75.0)
+    scores = scores_of(values)
+    onset = WARMUP + 300
+    assert max(scores[onset:onset + 5]) >= DEFAULT_THRESHOLD
+
+
+def test_quiet_on_a_steady_bounded_noise_series_after_warmup():
+    rng = random.Random(4)
+    values = [50.0 + rng.uniform(-3.0, 3.0) + 10.0 * math.sin(2 * math.pi * i / 288)
+              for i in range(8000)]
+    scores = scores_of(values)
+    assert max(scores[2500:]) < DEFAULT_THRESHOLD
+
+
+def test_quiet_on_a_steady_server_cpu_series_after_warmup():
+    # a busy-but-steady CPU: 35 % with bounded jitter, 5000 samples
+    rng = random.Random(7)
+    values = [35.0 + rng.uniform(-5.0, 5.0) for _ in range(5000)]
+    scores = scores_of(values)
+    assert max(scores[WARMUP:]) < DEFAULT_THRESHOLD
+
+
+def test_gaussian_noise_false_alarm_rate_stays_bounded():
+    # Not quiet: on unbounded (Gaussian) noise rare bucket sequences in the tails
+    # still read as novel (see the module docstring). This pins the measured rate
+    # (7 alarms in 4000 points for this seed) so that it cannot silently get worse.
+    scores = scores_of(noisy_steady(5000, seed=4))
+    alarms = sum(s >= DEFAULT_THRESHOLD for s in scores[WARMUP:])
+    assert alarms <= 10
+
+
+def test_state_round_trip_gives_identical_scores():
+    values = noisy_steady(2500, seed=5)
+    values[2200] = 120.0
+    det = AnomalyDetector()
+    for i, v in enumerate(values[:2000]):
+        det.step(float(i), v)
+    state = json.loads(json.dumps(det.to_state()))
+    restored = AnomalyDetector.from_state(state)
+    tail = values[2000:]
+    want = [det.step(float(2000 + i), v) for i, v in enumerate(tail)]
+    got = [restored.step(float(2000 + i), v) for i, v in enumerate(tail)]
+    assert got == want
