@@ -123,6 +123,9 @@ def main() -> int:
     for kind in ("grace-tui", "supervisord"):
         print(f"== {kind}: MTTR, {a.trials} SIGKILL trials", flush=True)
         mttr = mb.mode_mttr(args_for(kind, "mttr", a))
+        for trial in mttr["trials"]:
+            if trial.get("error"):
+                print(f"   trial {trial['trial']}: {trial['error']} {trial.get('state', '')}", flush=True)
         print(f"== {kind}: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
         overhead = mb.mode_overhead(args_for(kind, "overhead", a))
         results[kind] = (mttr, overhead)

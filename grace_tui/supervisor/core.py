@@ -71,7 +71,8 @@ class Supervisor:
         for runner in runners:
             runner.post("shutdown", leave)
         for runner in runners:
-            runner._thread.join(30)
+            if runner._thread.ident is not None:  # started
+                runner._thread.join(30)
         if self._thread:
             self._thread.join(10)
         self.metrics.stop()
