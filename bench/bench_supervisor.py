@@ -43,16 +43,17 @@ def ensure_supervisord() -> str:
 class GraceSupervised(mb.Supervised):
     """The harness's Supervised, running `grace-tui daemon` instead."""
 
-    def __init__(self, n: int, base_port: int):
+    def __init__(self, n: int, base_port: int, extra_toml: str = ""):
         super().__init__("supervisord", "default", n, base_port)
+        self.extra_toml = extra_toml
         self.kind = "grace-tui"
         self.profile_name = "default"
-        self.profile = {"check_interval": 10.0, "min_uptime": 1.0, "restart_budget": 5}
+        self.profile = {"check_interval": 30.0, "min_uptime": 1.0, "restart_budget": 5}
         self.run = self.run.replace("mttr-bench-supervisord-", "mttr-bench-grace-tui-")
         os.rename(self.run.replace("grace-tui", "supervisord"), self.run)
 
     def write_config(self) -> None:
-        lines = []
+        lines = [self.extra_toml]
         for i in range(self.n):
             argv = ", ".join(f'"{a}"' for a in shlex.split(self.echo_cmd(i)))
             lines += [f"[services.echo{i}]", f"command = [{argv}]", f"port = {self.ports[i]}", ""]
@@ -69,9 +70,14 @@ class GraceSupervised(mb.Supervised):
         return ""
 
 
+LEARNING_OFF = "[learning]\nsample_host = false\nsample_services = false\n"
+
+
 def _factory(kind, profile, n, base_port, **kw):
     if kind == "grace-tui":
         return GraceSupervised(n, base_port)
+    if kind == "grace-tui-learning-off":
+        return GraceSupervised(n, base_port, LEARNING_OFF)
     return _original(kind, profile, n, base_port, **kw)
 
 
@@ -119,6 +125,7 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "supervisor.md"), help="'-' for none")
     a = p.parse_args()
     version = ensure_supervisord()
+    load_start = os.getloadavg()[0]
     results = {}
     for kind in ("grace-tui", "supervisord"):
         print(f"== {kind}: MTTR, {a.trials} SIGKILL trials", flush=True)
@@ -129,8 +136,13 @@ def main() -> int:
         print(f"== {kind}: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
         overhead = mb.mode_overhead(args_for(kind, "overhead", a))
         results[kind] = (mttr, overhead)
+        if kind == "grace-tui":
+            print(f"== grace-tui, learning sampling off: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
+            results["grace-tui-learning-off"] = (None, mb.mode_overhead(args_for("grace-tui-learning-off",
+                                                                                 "overhead", a)))
     g, s = results["grace-tui"][0]["summary"]["mttr_s"], results["supervisord"][0]["summary"]["mttr_s"]
     go, so = results["grace-tui"][1], results["supervisord"][1]
+    lo = results["grace-tui-learning-off"][1]
     rows = [
         "| | grace-tui | supervisord | ratio (supervisord / grace-tui) |",
         "|---|---|---|---|",
@@ -144,7 +156,10 @@ def main() -> int:
         f"| idle CPU, {a.n} services ({go.get('window_s', 0):.0f} s window) | {go.get('cpu_s', 0):.3f} s "
         f"({go.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s "
         f"({so.get('cpu_pct_of_one_core', 0):.3f}% of a core) | |",
+        f"| same, grace-tui with learning sampling off (supervision only) | {lo.get('cpu_s', 0):.3f} s "
+        f"({lo.get('cpu_pct_of_one_core', 0):.3f}% of a core) | | |",
         f"| peak RSS (VmHWM), {a.n} services | {go.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | |",
+        f"| same, grace-tui with learning sampling off | {lo.get('vm_hwm_kb')} kB | | |",
         f"| services up after the window | {go.get('services_up_after')}/{a.n} | "
         f"{so.get('services_up_after')}/{a.n} | |",
     ]
@@ -152,13 +167,15 @@ def main() -> int:
     print("\n" + table)
     if a.out != "-":
         machine = (f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, Python "
-                   f"{platform.python_version()}, load1 {os.getloadavg()[0]:.2f} at the end")
+                   f"{platform.python_version()}, load1 {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end "
+                   f"(a shared machine: other jobs were running)")
         text = (f"# grace-tui vs supervisord (one run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
                 f"Workload: the anchor harness ({ANCHORS}/mttr_bench.py): SIGKILL the echo server, time until "
                 f"127.0.0.1:PORT answers from a new PID (5 ms polls); {a.trials} trials, {a.settle:g} s + "
                 f"U(0, {a.jitter:g}) s up before each kill. Overhead: {a.n} idle echo servers, CPU time and "
                 f"VmHWM of the supervisor process over {a.duration:g} s.\n\n"
-                f"- grace-tui: `grace-tui daemon` with defaults (check_interval 10 s, host checks on)\n"
+                f"- grace-tui: `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
+                f"sampling every 15 s in the same process), and once more with `[learning]` sampling off\n"
                 f"- supervisord: {version} from PyPI, anchor profile `default` (autorestart=true, startsecs=1)\n"
                 f"- machine: {machine}\n\n{table}\n\n"
                 f"Command: `{' '.join(shlex.quote(x) for x in [sys.executable] + sys.argv)}`\n")

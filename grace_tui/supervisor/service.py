@@ -184,6 +184,7 @@ class ServiceRunner:
                       incident_id=self.escalated_incident)
 
     def _on_stop(self) -> None:
+        self.restart_times.clear()  # an operator's stop re-arms the crash-loop budget, like a config change
         self.stop_process()
         self.set_state("stopped", "stopped on request")
 
@@ -202,8 +203,7 @@ class ServiceRunner:
         actions = self.service.actions_for(kind) or ["none"]
         first = self.sup.pick_action(self.service, kind, actions)
         ordered = [first] + [a for a in actions if a != first]
-        incident_id = incident_id or self.open_incident_id(kind)
-        for action in ordered:
+        for action in ordered:  # no DB access before the first action: the restart goes out first
             if action in ("restart", "free_port") and self.crash_budget_spent():
                 self.escalate(kind, incident_id, summary, detected_at)
                 return
@@ -211,6 +211,7 @@ class ServiceRunner:
             if delay and self._wait_or_interrupted(delay):
                 return
             result = self.perform(action, kind)
+            incident_id = incident_id or self.open_incident_id(kind)
             if incident_id is None:
                 incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
                                                       check=kind, detail=detail, detected_at=detected_at).id
@@ -346,6 +347,7 @@ class ServiceRunner:
         """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human."""
         n = len(self.restart_times)
         message = f"{n} restarts within {self.service.restart_window:g}s: crash loop, service left stopped"
+        incident_id = incident_id or self.open_incident_id(kind)
         if incident_id is None:
             incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
                                                   detected_at=detected_at).id
