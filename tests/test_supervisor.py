@@ -186,3 +186,22 @@ def test_services_snapshot_and_rows(tmp_path):
         snap = h.sup.services_snapshot()
         assert snap[0]["name"] == "echo" and snap[0]["mode"] == "managed" and snap[0]["port"] == port
     assert sys.platform.startswith("linux")
+
+
+def test_retry_rearms_and_silence_is_recorded(tmp_path):
+    port = free_port()
+    config = base_config({"flaky": {
+        "command": echo_argv(port, "--crash-after", "0.05"), "port": port, "restart_budget": 2,
+        "backoff_initial": 0.02, "backoff_max": 0.05, "start_timeout": 2.0}})
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("flaky")
+        wait_for(lambda: runner.state == "escalated", what="escalated")
+        loop = h.incidents_of("crash_loop")[0]
+        restarts = runner.restarts
+        assert h.sup.retry(loop.id) == "retrying flaky (crash_loop)"
+        wait_for(lambda: runner.restarts > restarts, what="restarted by retry")
+        message = h.sup.silence(loop.id, 600)
+        assert message == "silenced flaky for 600s"
+        assert any(e.type == "silence" for e in h.incidents.timeline(loop.id))
+        row = wait_for(lambda: (r := service_rows.get_service("flaky")) and r.silenced_until and r)
+        assert row.silenced_until > time.time() + 500
