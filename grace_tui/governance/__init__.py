@@ -91,6 +91,18 @@ class Governance:
         version = self.versions.rollback(int(number), user or _user())
         return f"rolled back to version {number}: config version {version.number}"
 
+    # ------------------------------------------------------------------ reading (for the pane)
+    def pending(self) -> list[Any]:
+        """Proposals waiting for a person (ProposalView: id, kind, changes, reason)."""
+        return self.versions.pending()
+
+    def history(self, limit: int = 20) -> list[VersionView]:
+        return self.versions.history(limit)
+
+    def learned_remediation(self) -> list[dict[str, Any]]:
+        """Per (service, kind, action): tries, successes, success_rate, median_ttr_s."""
+        return self.policy.table()
+
     # ------------------------------------------------------------------ auditing
     def _learning(self, type: str, data: dict[str, Any]) -> None:
         self.record("learning_event", "learning", {"event": type, **data})
