@@ -181,3 +181,10 @@ def supersede_pending(paths: set[str]) -> list[int]:
 def versions_since(ts: float) -> list[VersionView]:
     rows = ConfigVersion.select().where(ConfigVersion.created_at >= ts).order_by(ConfigVersion.number)
     return [_version(r) for r in rows]
+
+
+def last_proposal_change() -> float:
+    """When a proposal was last created or decided (cheap): lets another process notice."""
+    created = Proposal.select(peewee.fn.MAX(Proposal.created_at)).scalar() or 0.0
+    decided = Proposal.select(peewee.fn.MAX(Proposal.decided_at)).scalar() or 0.0
+    return max(created, decided)
