@@ -139,6 +139,12 @@ class Engine:
         self.config = config
         if self.supervisor is not None:
             self.supervisor.apply_config(config)
+        service = getattr(self, "learning_service", None)
+        if service is not None:  # the one learning setting governance tunes, read live by the detector
+            from grace_tui.learning.settings import LearningSettings
+
+            tuned = LearningSettings.from_dict(getattr(config, "learning", None) or {})
+            service.settings.anomaly_threshold = tuned.anomaly_threshold
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
