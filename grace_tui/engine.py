@@ -124,8 +124,7 @@ class Engine:
 
     def _wire_governance(self) -> None:
         self.supervisor.choose_action = self.governance.policy.choose_action
-        for name, kind, func, every_s in self.governance.jobs():
-            self.learning.register_job(name, kind, func, every_s=every_s)
+        self.governance.register_jobs(self.learning)
 
     def _config_file_changed(self, _config: Any) -> None:
         """Hot reload: the edited file becomes a new version, applied with the learned changes."""

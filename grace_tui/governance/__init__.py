@@ -37,6 +37,8 @@ AUDITED_TIMELINE = {"detected": "incident_opened", "ack": "acknowledgement", "si
                     "remediation": "remediation", "state": "incident_state"}
 SEEN_LIMIT = 10_000  # incidents remembered; older ones have long been audited
 JOBS = (("tune_thresholds", "config_update", 3600.0), ("listener_inventory", "knowledge_acquisition", 600.0))
+JOB_TITLES = {"tune_thresholds": "tune thresholds from noise acks", "listener_inventory": "learn the host's listeners"}
+FIRST_RUN_S = {"tune_thresholds": 60.0, "listener_inventory": 5.0}
 
 
 class Governance:
@@ -71,9 +73,18 @@ class Governance:
         return self.versions.sync_file("config file edited")
 
     def jobs(self) -> list[tuple[str, str, Callable[[Any], Any], float]]:
-        """(name, kind, func, every_s) for LearningRunner.register_job."""
+        """(name, kind, func, every_s) for LearningRunner.register_job; `[learning] schedule`
+        (name = seconds) overrides the default interval."""
         funcs = {"tune_thresholds": self.tuner.run, "listener_inventory": self.inventory.run}
-        return [(name, kind, funcs[name], every) for name, kind, every in JOBS]
+        schedule = (self.versions.effective().get("learning") or {}).get("schedule") or {}
+        return [(name, kind, funcs[name], float(schedule.get(name, every))) for name, kind, every in JOBS]
+
+    def register_jobs(self, runner: Any) -> None:
+        """Schedule the governance jobs; the inventory's first run comes soon (the baseline
+        should describe the host as it was at start), tuning after a minute."""
+        for name, kind, func, every_s in self.jobs():
+            runner.register_job(name, kind, func, every_s, title=JOB_TITLES[name],
+                                first_delay_s=FIRST_RUN_S[name])
 
     # ------------------------------------------------------------------ actions
     def record(self, type: str, actor: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
