@@ -81,3 +81,16 @@ def test_the_engine_schedules_the_governance_jobs(registry, state_dir: Path, tmp
         wait_until(lambda: learned.baseline_learned_at() is not None, message="baseline learned by the job")
     finally:
         engine.stop(leave_running=False)
+
+
+def test_a_port_the_config_names_is_expected(registry, state_dir: Path) -> None:
+    incidents = IncidentLog(registry, StatePaths(state_dir))
+    sock = None
+    watcher = InventoryWatcher(incidents, expected_ports=lambda: {sock.getsockname()[1]} if sock else set())
+    watcher.run()
+    sock = _listen()
+    try:
+        watcher.run()
+        assert _for_port(incidents, sock.getsockname()[1]) == []
+    finally:
+        sock.close()

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from grace_tui.events import Event
 from grace_tui.governance.audit import AuditLog
-from grace_tui.governance.inventory import InventoryWatcher
+from grace_tui.governance.inventory import InventoryWatcher, configured_ports
 from grace_tui.governance.policy import RemediationPolicy
 from grace_tui.governance.tuning import History, ThresholdTuner
 from grace_tui.governance.versions import ConfigVersions
@@ -52,7 +52,8 @@ class Governance:
         self.policy = policy or RemediationPolicy()
         self.policy.on_learning = self._learning
         self.tuner = ThresholdTuner(self.versions, history)
-        self.inventory = InventoryWatcher(incidents, self._learning)
+        self.inventory = InventoryWatcher(incidents, self._learning,
+                                          expected_ports=lambda: configured_ports(self.versions.effective()))
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: OrderedDict[str, float] = OrderedDict()  # incident id -> last timeline entry audited
         self._seen_lock = threading.Lock()
