@@ -100,3 +100,14 @@ def test_a_learned_anomaly_sensitivity_reaches_the_running_detector(registry, st
         assert engine.learning_service.online.settings.anomaly_threshold == round(before * 1.1, 4)
     finally:
         engine.stop(leave_running=False)
+
+
+def test_a_flapping_port_check_needs_one_more_failure(world) -> None:
+    versions, log = world
+    for _ in range(2):
+        incident = log.open("port_unreachable", "high", "web: port 8080 does not accept connections",
+                            service="web", check="port_unreachable", detail={"port": 8080})
+        log.acknowledge(incident.id, "alice", "noise: deploy window")
+    (proposal,) = ThresholdTuner(versions).run()["proposals"]
+    assert (proposal["path"], proposal["old"], proposal["new"]) == ("services.web.failures_before_incident", 2, 3)
+    assert proposal["status"] == "pending"  # +50% is outside the 20% bound
