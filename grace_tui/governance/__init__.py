@@ -26,6 +26,7 @@ from grace_tui.governance.versions import ConfigVersions
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
+from grace_tui.registry import governance as gov_store
 from grace_tui.registry import incidents as incident_store
 from grace_tui.registry.governance import VersionView
 from grace_tui.registry.models import TERMINAL_STATUSES
@@ -47,7 +48,7 @@ class Governance:
                  *, history: History | None = None, policy: RemediationPolicy | None = None):
         self.registry = registry
         self.incidents = incidents
-        self.audit = AuditLog(paths.audit_log)
+        self.audit = AuditLog(paths.audit_log, on_append=self._anchor)
         self.versions = ConfigVersions(config_provider, apply_config, self.record)
         self.policy = policy or RemediationPolicy()
         self.policy.on_learning = self._learning
@@ -116,6 +117,13 @@ class Governance:
         return self.policy.table()
 
     # ------------------------------------------------------------------ auditing
+    def _anchor(self, entry: dict[str, Any]) -> None:
+        """Keep the newest (seq, hash) in the registry too; a failure here must not lose the entry."""
+        try:
+            gov_store.set_audit_anchor(str(self.audit.path.resolve()), entry["seq"], entry["hash"])
+        except Exception:
+            log.exception("could not record the audit head in the registry")
+
     def _learning(self, type: str, data: dict[str, Any]) -> None:
         self.record("learning_event", "learning", {"event": type, **data})
 
