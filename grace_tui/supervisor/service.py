@@ -26,7 +26,7 @@ from grace_tui.paths import ensure_private_dir, open_private
 from grace_tui.registry.db import database
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.commands import CommandResult, run_argv
-from grace_tui.supervisor.probes import port_accepting, wait_until
+from grace_tui.supervisor.probes import http_check, port_accepting, wait_until
 
 if TYPE_CHECKING:
     from grace_tui.supervisor.core import Supervisor
@@ -139,6 +139,9 @@ class ServiceRunner:
             self.set_state("running", f"started ({reason})")
         elif not self.is_running():
             self.set_state("failed", result.message if not result.ok else "exited during start")
+        else:  # up but not healthy yet: the periodic checks take it from here (and open the incident)
+            self.set_state("running", f"started ({reason}) but not verified healthy within "
+                                      f"{self.service.start_timeout:g}s")
 
     def _on_exit(self, pid: int, detected_at: float) -> None:
         if pid in self._ignore_exit:
@@ -223,6 +226,7 @@ class ServiceRunner:
             verified_at = self.verify() if result.ok else None
             self.sup.incidents.note(incident_id, "verification",
                                     "recovered: process alive" + (" and port accepting" if self.service.port else "")
+                                    + (" and HTTP check passing" if self.service.http_url and self.service.port else "")
                                     if verified_at else f"not recovered after {action}",
                                     {"ok": bool(verified_at), "pid": self.pid})
             self.sup.events.publish("remediation_outcome", self.name, {
@@ -413,10 +417,14 @@ class ServiceRunner:
 
     def verify(self) -> float | None:
         """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
-        port = self.service.port
+        port, svc = self.service.port, self.service
         if port:
-            return wait_until(lambda: port_accepting(port, 0.2) and self.is_running(),
-                              self.service.start_timeout, self.is_running)
+            def healthy() -> bool:
+                if not (port_accepting(port, 0.2) and self.is_running()):
+                    return False
+                return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
+
+            return wait_until(healthy, svc.start_timeout, self.is_running)
         ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
         return time.time() if ok is None and self.is_running() else None
 
