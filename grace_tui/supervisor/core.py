@@ -51,6 +51,7 @@ class Supervisor:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         service_rows.remove_services_except(list(self.config.services))
+        self._close_incidents_of_removed()  # services dropped from the config while the daemon was down
         self._unsubscribe = self.events.subscribe(self._on_event)
         with self._lock:
             for name, service in self.config.services.items():
@@ -97,6 +98,7 @@ class Supervisor:
             for name in removed + changed:
                 self.runners.pop(name).shutdown(leave_running=False)
             service_rows.remove_services_except(list(config.services))
+            self._close_incidents_of_removed()
             for name in added + changed:
                 self._add(config.services[name])
         self.metrics.reconfigure()
@@ -105,6 +107,13 @@ class Supervisor:
         self.events.publish("config", "applied", summary)
         self._kick.set()
         return summary
+
+    def _close_incidents_of_removed(self) -> None:
+        """An incident of a service no longer in the config can never be verified: end it, saying why."""
+        for incident in self.incidents.open_incidents():
+            if incident.service and incident.service not in self.config.services:
+                self.incidents.set_state(incident.id, "failed", f"service {incident.service} was removed from the "
+                                                                "config: closed without a verified recovery")
 
     def config_rejected(self, error: str) -> None:
         self.events.publish("config", "rejected", error)
@@ -218,11 +227,13 @@ class Supervisor:
             ms = tcp_connect_ms(svc.port, svc.connect_timeout)
             sample["connect_ms"] = ms
             self._threshold(runner, "port_unreachable", ms is None, svc.failures_before_incident,
-                            f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port}, now)
+                            f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port}, now,
+                            f"port {svc.port} accepts connections ({ms or 0:.1f} ms)")
         if svc.http_url:
             ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
             self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident,
-                            f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, now)
+                            f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, now,
+                            f"HTTP check passes: {what}")
         sample.update(self._resources(runner, now))
         runner.last_sample = sample
         return {**sample, "history": {k: list(v) for k, v in runner.history.items()}}
@@ -250,14 +261,32 @@ class Supervisor:
             breaches.append(f"{fds} open fds > {svc.fds_max}")
         self._threshold(runner, "resource_threshold", bool(breaches), svc.threshold_samples,
                         f"{runner.name}: {', '.join(breaches)} for {svc.threshold_samples} samples",
-                        {"cpu_pct": cpu, "rss_bytes": rss, "num_fds": fds}, now)
+                        {"cpu_pct": cpu, "rss_bytes": rss, "num_fds": fds}, now,
+                        _within_limits(svc, cpu, rss, fds))
         return {"cpu_pct": round(cpu, 2), "rss_bytes": rss, "num_fds": fds}
 
     def _threshold(self, runner: ServiceRunner, kind: str, failed: bool, needed: int, summary: str,
-                   detail: dict[str, Any], now: float) -> None:
-        before = runner.counters.fails[kind]
+                   detail: dict[str, Any], now: float, passing: str) -> None:
+        """Count consecutive failures; N in a row opens the incident, the first pass closes it.
+
+        `runner.open_checks` remembers the kinds that may have an open incident, including ones
+        opened before a restart or config change re-created the runner with fresh counters."""
         count = runner.counters.bump(kind, failed)
         if failed and count == needed:
+            runner.open_checks.add(kind)
             runner.post("check_failed", kind, summary, detail, now)
-        elif not failed and before >= needed:
-            runner.post("check_ok", kind)
+        elif not failed and kind in runner.open_checks:
+            runner.open_checks.discard(kind)
+            runner.post("check_ok", kind, passing, detail)
+
+
+def _within_limits(svc: ServiceConfig, cpu: float, rss: int, fds: int) -> str:
+    """What a passing resource check verified, e.g. "RSS 20.8 MB now below 21.8 MB"."""
+    parts = []
+    if svc.cpu_max_pct is not None:
+        parts.append(f"CPU {cpu:.1f}% now below {svc.cpu_max_pct:g}%")
+    if svc.rss_max_mb is not None:
+        parts.append(f"RSS {rss / 1048576:.1f} MB now below {svc.rss_max_mb:g} MB")
+    if svc.fds_max is not None:
+        parts.append(f"{fds} open fds now within {svc.fds_max}")
+    return ", ".join(parts) or "no resource limit configured any more"

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHECK_KINDS = ("port_unreachable", "http_unhealthy", "resource_threshold")  # incidents a passing check closes
 SEVERITY = {"process_down": "high", "port_unreachable": "high", "port_in_use": "high", "http_unhealthy": "medium",
             "resource_threshold": "medium", "crash_loop": "critical"}
 
@@ -82,6 +83,7 @@ class ServiceRunner:
         self.escalated_incident: str | None = None
         self.silenced_until: float | None = None
         self.counters = Counters()
+        self.open_checks: set[str] = self._checks_with_open_incidents()
         self.history: dict[str, collections.deque[float]] = {
             "cpu": collections.deque(maxlen=supervisor.config.supervisor.history),
             "rss": collections.deque(maxlen=supervisor.config.supervisor.history)}
@@ -164,12 +166,22 @@ class ServiceRunner:
             return
         self.heal(kind, summary, detail, detected_at)
 
-    def _on_check_ok(self, kind: str) -> None:
-        """A check passed again by itself: that open incident is recovered."""
+    def _on_check_ok(self, kind: str, passing: str = "", detail: dict[str, Any] | None = None) -> None:
+        """A check passed again (by itself, after a restart or a config change): its open incident is recovered."""
         for incident in self.sup.incidents.open_incidents(self.name, kind):
             if incident.state != "escalated":
-                self.sup.incidents.note(incident.id, "verification", f"{kind} check passes again", {"ok": True})
-                self.sup.incidents.resolve(incident.id, "recovered (check passes again)")
+                self.sup.incidents.note(incident.id, "verification", f"{kind} check passes again: {passing}",
+                                        {"ok": True, **(detail or {})})
+                self.sup.incidents.resolve(incident.id, f"recovered ({passing or 'check passes again'})")
+
+    def _checks_with_open_incidents(self) -> set[str]:
+        """Check kinds with an incident still open for this service (e.g. from before a config change)."""
+        try:
+            return {i.kind for i in self.sup.incidents.open_incidents(self.name)
+                    if i.kind in CHECK_KINDS and i.state != "escalated"}
+        except Exception:
+            log.exception("reading the open incidents of %s", self.name)
+            return set()
 
     def _on_retry(self, incident_id: str) -> None:
         incident = self.sup.incidents.get(incident_id)
