@@ -76,6 +76,7 @@ class Engine:
         self._start_supervisor(watch_config)
         self._start_learning()
         self._wire_governance()
+        self._command_stop = os.pipe()  # stop() writes here: the command thread returns at once
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
@@ -91,7 +92,12 @@ class Engine:
         if getattr(self, "learning_service", None):
             self.learning_service.stop()  # running jobs end `interrupted`, re-run on next start
         if self._command_thread:
+            os.write(self._command_stop[1], b"x")
             self._command_thread.join(timeout=5)
+            if not self._command_thread.is_alive():
+                for fd in self._command_stop:
+                    os.close(fd)
+            self._command_thread = None
         if self.config_watcher:
             self.config_watcher.stop()
         if self.supervisor:
@@ -174,16 +180,31 @@ class Engine:
 
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
+        """Serve queued commands as soon as a client signals (FIFO); else look every COMMAND_POLL_S."""
+        import select
+
+        signal_fd = command_queue.open_signal()
+        watched = [self._command_stop[0]] + ([signal_fd] if signal_fd is not None else [])
         last = None
-        while not self._stop.wait(COMMAND_POLL_S):
-            try:
-                seen = self._db_files_state()
-                if seen is not None and seen == last:
-                    continue  # nothing was committed since the last look: skip the query
-                last = seen
-                self.run_pending_commands()
-            except Exception:
-                log.exception("command queue failed")
+        try:
+            while not self._stop.is_set():
+                ready = select.select(watched, [], [], COMMAND_POLL_S)[0]
+                if self._stop.is_set():
+                    break
+                signalled = signal_fd in ready
+                if signalled:
+                    _drain(signal_fd)
+                try:
+                    seen = self._db_files_state()
+                    if not signalled and seen is not None and seen == last:
+                        continue  # nothing was committed since the last look: skip the query
+                    last = seen
+                    self.run_pending_commands()
+                except Exception:
+                    log.exception("command queue failed")
+        finally:
+            if signal_fd is not None:
+                os.close(signal_fd)
 
     def _db_files_state(self) -> tuple | None:
         """(size, mtime) of the SQLite file and its WAL: any commit changes it. None: always query."""
@@ -217,7 +238,15 @@ class Engine:
         return done
 
 
-COMMAND_POLL_S = 0.25  # how soon an attached view's action is served; each look is two stat() calls
+COMMAND_POLL_S = 2.0  # a look without a wake-up (PostgreSQL, a missed signal); each look is two stat() calls
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback")
 

@@ -16,6 +16,7 @@ from grace_tui.config.model import Config
 from grace_tui.errors import ConfigError
 
 log = logging.getLogger(__name__)
+STEP_MS = 5000  # how often the watch thread checks for stop(); the change itself wakes it at once
 
 
 class ConfigWatcher:
@@ -37,10 +38,11 @@ class ConfigWatcher:
         self._thread = threading.Thread(target=self._run, name="grace-config-watch", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Stop watching. The thread notices within STEP_MS; nothing is applied after stop()."""
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        if self._thread and wait:
+            self._thread.join(timeout=STEP_MS / 1000 + 5)
 
     def _run(self) -> None:
         from watchfiles import watch
@@ -49,10 +51,11 @@ class ConfigWatcher:
         try:
             # step: how often the Rust side wakes (and takes the GIL) to check stop_event; 50 ms
             # by default would be 20 wake-ups a second for a file that changes a few times a year.
-            for changes in watch(self.path.parent, stop_event=self._stop, debounce=1100, step=1000,
-                                 rust_timeout=60_000, yield_on_timeout=False,
+            # Not recursive: a state dir below the config's dir must not wake us at every write.
+            for changes in watch(self.path.parent, stop_event=self._stop, debounce=1100, step=STEP_MS,
+                                 rust_timeout=600_000, yield_on_timeout=False, recursive=False,
                                  watch_filter=lambda _change, p: Path(p).name == name):
-                if changes:
+                if changes and not self._stop.is_set():
                     self.reload()
         except Exception as exc:  # the watcher must never take the supervisor down
             log.error("config watcher stopped: %s", exc)

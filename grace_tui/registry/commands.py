@@ -1,17 +1,23 @@
 """A queue of user actions for the process that runs the supervisor.
 
 `grace-tui --attach` and CLI commands (`config approve`, `learn cancel`...) run in
-another process than the daemon; they enqueue a command here and the daemon,
-which polls `pending_commands()` several times a second, carries it out and
-marks it done or failed. Works the same on SQLite and PostgreSQL.
+another process than the daemon; they enqueue a command here and the daemon
+carries it out and marks it done or failed. On SQLite, enqueue also writes a
+byte to a FIFO next to the DB file (`<db>.signal`, 0600) that the daemon blocks
+on, so it wakes at once and otherwise sleeps; the daemon still looks every few
+seconds (PostgreSQL fleets, a missed signal).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from pathlib import Path
 
 import peewee
 
@@ -48,7 +54,51 @@ def _view(row: Command) -> CommandView:
 
 def enqueue(action: str, target: str = "", **args: Any) -> int:
     row = Command.create(created_at=time.time(), action=action, target=target, args=json.dumps(args, default=str))
+    wake_daemon()
     return row.id
+
+
+def signal_path() -> Path | None:
+    """The FIFO that wakes the daemon of this SQLite registry; None on PostgreSQL (the daemon polls)."""
+    db = database.obj
+    name = getattr(db, "database", None)
+    if not isinstance(db, peewee.SqliteDatabase) or not isinstance(name, str) or name == ":memory:":
+        return None
+    return Path(name + ".signal")
+
+
+def open_signal() -> int | None:
+    """Daemon side: create the FIFO (0600) and open it for reading without blocking; None if impossible."""
+    path = signal_path()
+    if path is None:
+        return None
+    try:
+        if not path.exists():
+            os.mkfifo(path, 0o600)
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            return None
+        # O_RDWR: the FIFO never reports EOF (no writer) and a client's open never fails while we hold it
+        return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return None
+
+
+def wake_daemon() -> None:
+    """Client side: one byte into the FIFO if a daemon holds it open; nothing to do otherwise."""
+    path = signal_path()
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # no FIFO or no daemon reading (ENXIO): the daemon polls when it starts
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b"!")
+    except OSError:
+        pass  # EAGAIN: the pipe is already full of wake-ups
+    finally:
+        os.close(fd)
 
 
 def pending_commands(limit: int = 50) -> list[CommandView]:
