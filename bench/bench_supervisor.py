@@ -5,8 +5,10 @@ Reuses the anchor harness (/work/shared/bench/anchors/mttr_bench.py): the same
 echo server, the same SIGKILL -> "port answers from a new PID" measurement (5 ms
 polls), the same idle overhead measurement (CPU seconds and VmHWM of the
 supervisor process with N idle services). supervisord comes from PyPI, installed
-into its own venv (default /tmp/bench-venv). grace-tui runs as `grace-tui daemon`
-with the Python running this script (use the project's venv).
+into its own venv (default /tmp/bench-venv). grace-tui is installed the way a user
+gets it, `pip install <repo root>` into its own clean venv (default
+/tmp/grace-bench-venv: no test extra, no psycopg2), and runs as `grace-tui daemon`
+from there.
 
     python bench/bench_supervisor.py                       # 20 trials, 60 s overhead window
     python bench/bench_supervisor.py --trials 5 --duration 10 --out -
@@ -30,6 +32,8 @@ sys.path.insert(0, str(ANCHORS))
 import mttr_bench as mb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+GRACE_VENV = Path(os.environ.get("GRACE_BENCH_VENV", "/tmp/grace-bench-venv"))
+GRACE_PY = str(GRACE_VENV / "bin" / "python")
 
 
 def ensure_supervisord() -> str:
@@ -38,6 +42,37 @@ def ensure_supervisord() -> str:
         subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "supervisor"], check=True)
     out = subprocess.run([str(VENV / "bin" / "supervisord"), "--version"], capture_output=True, text=True)
     return out.stdout.strip()
+
+
+def ensure_grace() -> str:
+    """A clean venv with grace-tui installed from this checkout (reinstalled each run: current code)."""
+    pip = str(GRACE_VENV / "bin" / "pip")
+    if not Path(pip).exists():
+        subprocess.run([sys.executable, "-m", "venv", str(GRACE_VENV)], check=True)
+        subprocess.run([pip, "install", "-q", str(ROOT)], check=True)
+    subprocess.run([pip, "install", "-q", "--force-reinstall", "--no-deps", str(ROOT)], check=True)
+    frozen = subprocess.run([pip, "freeze"], capture_output=True, text=True).stdout.split()
+    return ", ".join(x for x in frozen if x.split("==")[0].lower() in ("peewee", "psutil", "watchfiles", "textual"))
+
+
+IMPORT_STEPS = ("sqlite3", "peewee", "psutil", "watchfiles", "grace_tui.engine", "grace_tui.supervisor",
+                "grace_tui.governance", "grace_tui.learning.service", "grace_tui.cli.main")
+IMPORT_PROBE = """
+import sys
+def rss():
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS'))
+print('python', rss())
+for name in sys.argv[1:]:
+    __import__(name)
+    print(name, rss())
+"""
+
+
+def import_breakdown() -> list[tuple[str, int]]:
+    """VmRSS (kB) after each import, in the clean venv: what the runtime dependencies cost."""
+    out = subprocess.run([GRACE_PY, "-I", "-c", IMPORT_PROBE, *IMPORT_STEPS], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return [(name, int(kb)) for name, kb in (line.split() for line in out.splitlines())]
 
 
 class GraceSupervised(mb.Supervised):
@@ -63,7 +98,7 @@ class GraceSupervised(mb.Supervised):
         Path(self.config_path).write_text(self.config_text)
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "grace_tui", "daemon", "--config", self.config_path,
+        return [GRACE_PY, "-m", "grace_tui", "daemon", "--config", self.config_path,
                 "--state-dir", f"{self.run}/state", "--log-level", "warning"]
 
     def state(self, i: int) -> str:
@@ -110,6 +145,11 @@ def args_for(kind: str, mode: str, a: argparse.Namespace) -> argparse.Namespace:
                               trial_timeout=30.0, state_each_trial=False, keep=False, duration=a.duration)
 
 
+def _ratio(theirs, ours) -> str:
+    """supervisord / grace-tui: above 1 means grace-tui uses less."""
+    return f"{theirs / ours:.2f}x" if theirs and ours else "-"
+
+
 def fmt_ms(x) -> str:
     return "-" if x is None else f"{x * 1000:.1f} ms"
 
@@ -125,6 +165,8 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "supervisor.md"), help="'-' for none")
     a = p.parse_args()
     version = ensure_supervisord()
+    grace_deps = ensure_grace()
+    imports = import_breakdown()
     load_start = os.getloadavg()[0]
     results = {}
     for kind in ("grace-tui", "supervisord"):
@@ -155,16 +197,23 @@ def main() -> int:
         f"| trials recovered | {g.get('n', 0)}/{a.trials} | {s.get('n', 0)}/{a.trials} | |",
         f"| idle CPU, {a.n} services ({go.get('window_s', 0):.0f} s window) | {go.get('cpu_s', 0):.3f} s "
         f"({go.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s "
-        f"({so.get('cpu_pct_of_one_core', 0):.3f}% of a core) | |",
+        f"({so.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {_ratio(so.get('cpu_s'), go.get('cpu_s'))} |",
         f"| same, grace-tui with learning sampling off (supervision only) | {lo.get('cpu_s', 0):.3f} s "
-        f"({lo.get('cpu_pct_of_one_core', 0):.3f}% of a core) | | |",
-        f"| peak RSS (VmHWM), {a.n} services | {go.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | |",
-        f"| same, grace-tui with learning sampling off | {lo.get('vm_hwm_kb')} kB | | |",
+        f"({lo.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s | "
+        f"{_ratio(so.get('cpu_s'), lo.get('cpu_s'))} |",
+        f"| peak RSS (VmHWM), {a.n} services | {go.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | "
+        f"{_ratio(so.get('vm_hwm_kb'), go.get('vm_hwm_kb'))} |",
+        f"| same, grace-tui with learning sampling off | {lo.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | "
+        f"{_ratio(so.get('vm_hwm_kb'), lo.get('vm_hwm_kb'))} |",
         f"| services up after the window | {go.get('services_up_after')}/{a.n} | "
         f"{so.get('services_up_after')}/{a.n} | |",
     ]
     table = "\n".join(rows)
-    print("\n" + table)
+    steps = ["| import | VmRSS after | added |", "|---|---|---|"]
+    for (name, kb), (_, before) in zip(imports, [imports[0]] + imports[:-1]):
+        steps.append(f"| {name} | {kb / 1024:.1f} MB | +{(kb - before) / 1024:.1f} MB |")
+    breakdown = "\n".join(steps)
+    print("\n" + table + "\n\n" + breakdown)
     if a.out != "-":
         machine = (f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, Python "
                    f"{platform.python_version()}, load1 {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end "
@@ -174,10 +223,13 @@ def main() -> int:
                 f"127.0.0.1:PORT answers from a new PID (5 ms polls); {a.trials} trials, {a.settle:g} s + "
                 f"U(0, {a.jitter:g}) s up before each kill. Overhead: {a.n} idle echo servers, CPU time and "
                 f"VmHWM of the supervisor process over {a.duration:g} s.\n\n"
-                f"- grace-tui: `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
+                f"- grace-tui: installed with `pip install <repo root>` into a clean venv ({GRACE_VENV}: {grace_deps}; "
+                f"no test extra, no psycopg2); `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
                 f"sampling every 15 s in the same process), and once more with `[learning]` sampling off\n"
                 f"- supervisord: {version} from PyPI, anchor profile `default` (autorestart=true, startsecs=1)\n"
                 f"- machine: {machine}\n\n{table}\n\n"
+                f"What the process costs before it supervises anything (VmRSS after each import, clean venv):\n\n"
+                f"{breakdown}\n\n"
                 f"Command: `{' '.join(shlex.quote(x) for x in [sys.executable] + sys.argv)}`\n")
         Path(a.out).write_text(text)
         print(f"\nwritten to {a.out}")
