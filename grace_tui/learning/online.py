@@ -70,6 +70,7 @@ class OnlineMonitor:
         self._forecasts: dict[str, str] = {}  # metric -> open forecast incident id
         self._forecast_eta: dict[str, str] = {}  # metric -> the ETA text last reported
         self._lock = threading.Lock()  # the sampler thread and job workers both call in
+        self._forecast_lock = threading.Lock()
         self.scored = 0
 
     # ------------------------------------------------------------------ models
@@ -149,6 +150,10 @@ class OnlineMonitor:
     # ------------------------------------------------------------------ forecasts
     def apply_forecast(self, metric: str, forecast: Forecast | None, last: Sample) -> str:
         """Open, update or resolve the metric's forecast incident; returns what was done."""
+        with self._forecast_lock:  # two forecast runs at once must not open two incidents
+            return self._apply_forecast(metric, forecast, last)
+
+    def _apply_forecast(self, metric: str, forecast: Forecast | None, last: Sample) -> str:
         incident_id = self._forecasts.get(metric)
         if forecast is None:
             if incident_id is None:
