@@ -130,6 +130,18 @@ class LearningRunner:
                 self._next_due[name] = time.monotonic() + (first_delay_s if first_delay_s is not None else every_s)
         return spec
 
+    def reschedule(self, name: str, every_s: float | None) -> None:
+        """Change a job's period (None: on demand only); the next run is one period from now."""
+        with self._lock:
+            spec = self._jobs[name]
+            if spec.every_s == every_s:
+                return
+            spec.every_s = every_s
+            if every_s and self._threads:
+                self._next_due[name] = time.monotonic() + every_s
+            else:
+                self._next_due.pop(name, None)
+
     def jobs(self) -> list[JobSpec]:
         return sorted(self._jobs.values(), key=lambda s: s.name)
 

@@ -27,6 +27,16 @@ class LearningService:
         self.runner.start(schedule=schedule)
         return self
 
+    def apply_config(self, config: dict[str, Any] | None) -> None:
+        """A reloaded `[learning]` table: checked first (ConfigError leaves all as it was),
+        then applied in place, so sampler, monitor and jobs see it at their next step.
+        The worker count applies at the next start."""
+        new = LearningSettings.from_dict(config)
+        for name in vars(new):
+            setattr(self.settings, name, getattr(new, name))
+        for spec in self.runner.jobs():
+            self.runner.reschedule(spec.name, self.settings.schedule.get(spec.name))
+
     def stop(self) -> None:
         self.sampler.stop()
         self.runner.stop()
