@@ -261,7 +261,7 @@ def test_the_engine_starts_learning_and_its_stop_interrupts_running_jobs(registr
     engine = Engine(StatePaths(state_dir), registry)
     engine.start()
     try:
-        assert {spec.name for spec in engine.learning.jobs()} == {"train_anomaly", "forecast_exhaustion"}
+        assert {"train_anomaly", "forecast_exhaustion"} <= {spec.name for spec in engine.learning.jobs()}
         started = threading.Event()
 
         def endless(ctx):

@@ -39,10 +39,11 @@ monitor needs: the min/max of a metric is not known in advance) it fell to
 39.8, because every widening of the range re-quantizes the whole memory.
 
 Known limitation: on unbounded (Gaussian) noise, rare bucket pairs in the tails
-keep appearing: up to about 2 alarms per 1000 points after warm-up (0.25
- to 2 over ten seeds). Bounded
+keep appearing: 0.25 to 1.75 alarms per 1000 points after warm-up
+(ten seeds, 5000 points each). Bounded
 noise (a busy but steady CPU) and periodic series go quiet once their patterns
-have been seen. Every remedy tried (see the log) cost NAB 2 to 10 points.
+have been seen. Every remedy tried that made it quiet cost 6 to 15 NAB points
+(bench/results/anomaly.md).
 """
 from __future__ import annotations
 

@@ -225,3 +225,10 @@ def incidents_changed_since(ts: float, limit: int = 200) -> list[IncidentView]:
 
 def last_incident_change() -> float:
     return Incident.select(peewee.fn.MAX(Incident.updated_at)).scalar() or 0.0
+
+
+def resolved_since(ts: float, limit: int = 10000) -> list[IncidentView]:
+    """Incidents resolved at or after `ts` (e.g. local midnight, for today's MTTR)."""
+    query = (Incident.select().where(Incident.state == "resolved", Incident.ended_at >= ts)
+             .order_by(Incident.ended_at.desc()).limit(limit))
+    return [IncidentView.from_row(r) for r in query]

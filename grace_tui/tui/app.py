@@ -1,0 +1,458 @@
+"""The single pane: header, five panels, keys. A view only: data comes from a
+`Source` through the loader thread, user actions go to an `Actions` object
+(the Engine when embedded, QueuedActions when attached to a daemon)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Tab, Tabs
+
+from grace_tui.engine import Actions
+from grace_tui.events import Event, EventBus
+from grace_tui.tui.data import SYSTEM_CLOCK, Clock, Source
+from grace_tui.tui.panels.base import Palette, Panel
+from grace_tui.tui.panels.header import HeaderBar
+from grace_tui.tui.panels.history import HistoryPanel
+from grace_tui.tui.panels.incidents import IncidentsPanel
+from grace_tui.tui.panels.learning import LearningPanel, proposal_id
+from grace_tui.tui.panels.services import ServicesPanel
+from grace_tui.tui.panels.tasks import TasksPanel
+from grace_tui.tui.pump import DataPump
+from grace_tui.tui.screens.dialogs import AckDialog, SilenceDialog
+from grace_tui.tui.screens.help import HelpScreen
+from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
+from grace_tui.tui.themes import PANE_VARIABLES, ThemeSet, remember_theme
+
+PANELS: tuple[tuple[str, type[Panel]], ...] = (
+    ("services", ServicesPanel),
+    ("incidents", IncidentsPanel),
+    ("tasks", TasksPanel),
+    ("history", HistoryPanel),
+    ("learning", LearningPanel),
+)
+# Which loaded part each panel shows.
+PANEL_PART = {"services": "services", "incidents": "incidents", "tasks": "tasks", "history": "tasks",
+              "learning": "learning"}
+TERMINAL_CHECK_S = 5.0  # over SSH: notice a vanished terminal and leave
+
+
+class DataLoaded(Message):
+    """Fresh parts of the pane from the loader thread."""
+
+    def __init__(self, parts: dict[str, Any]):
+        super().__init__()
+        self.parts = parts
+
+
+class LoadFailed(Message):
+    def __init__(self, error: str):
+        super().__init__()
+        self.error = error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LoadFailed)  # one notice for a burst of failures
+
+
+class ActionDone(Message):
+    def __init__(self, text: str, ok: bool):
+        super().__init__()
+        self.text = text
+        self.ok = ok
+
+
+class TimelineLoaded(Message):
+    def __init__(self, incident: Any, entries: list[Any]):
+        super().__init__()
+        self.incident = incident
+        self.entries = entries
+
+
+class GraceApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "grace-tui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("enter", "open_incident", "Detail", id="detail"),
+        Binding("a", "acknowledge", "Ack", id="acknowledge"),
+        Binding("r", "retry", "Retry", id="retry"),
+        Binding("s", "silence", "Silence", id="silence"),
+        Binding("y", "approve", "Approve", id="approve"),
+        Binding("n", "reject", "Reject", id="reject"),
+        Binding("t", "next_theme", "Theme", id="theme"),
+        Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
+        Binding("shift+tab", "cycle_panel(-1)", "Previous panel", show=False, priority=True, id="prev-panel"),
+        *(Binding(str(n), f"show_panel('{name}')", name.title(), show=False, id=f"panel-{n}")
+          for n, (name, _) in enumerate(PANELS, start=1)),
+    ]
+
+    def __init__(
+        self,
+        source: Source,
+        actions: Actions,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        mode: str = "embedded",
+        events: EventBus | None = None,
+        themes: ThemeSet | None = None,
+        theme: str = "dark",
+        state_dir: Path | None = None,
+        user: str | None = None,
+        close_db: Callable[[], None] | None = None,
+        notices: Iterable[str] = (),
+        watch_terminal: bool = False,
+        tick_s: float = 1.0,
+    ):
+        super().__init__()
+        self.source = source
+        self.actions = actions
+        self.clock = clock
+        self.mode = mode
+        self.events = events
+        self.theme_set = themes or ThemeSet()
+        self.state_dir = state_dir
+        self.user = user or _current_user()
+        self.close_db = close_db
+        self.notices = list(notices)
+        self.watch_terminal = watch_terminal
+        self.tick_s = tick_s
+        self.palette: Palette = dict(PANE_VARIABLES)
+        self.loads = 0  # parts applied so far (tests and the bench wait on it)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._current = "services"
+        for t in self.theme_set.themes.values():
+            self.register_theme(t)
+        self._initial_theme = theme
+        self.pump = DataPump(source, self._deliver, clock, poll=mode != "embedded",
+                             on_error=lambda e: self.post_message(LoadFailed(e)), close_db=close_db)
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(self.mode, id="header")
+        yield Tabs(*(Tab(f"{n} {cls.TITLE}", id=f"tab-{name}") for n, (name, cls) in enumerate(PANELS, 1)),
+                   id="panel-tabs")
+        with Container(id="grid"):
+            for name, cls in PANELS:
+                yield cls(id=name)
+        yield Input(placeholder="filter this panel (escape clears)", id="filter")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if self._initial_theme in self.available_themes:
+            self.theme = self._initial_theme
+        self._apply_palette()
+        self.query_one("#filter", Input).display = False
+        self._select_panel("services", focus=True)
+        if self.events is not None:
+            self._unsubscribe = self.events.subscribe(self._on_engine_event)
+        self.pump.start()
+        if self.tick_s:
+            self.set_interval(self.tick_s, self._tick)
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=8)
+        if self.watch_terminal:
+            self._watch_terminal()
+
+    def _watch_terminal(self) -> None:
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+        self.set_interval(TERMINAL_CHECK_S, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        try:
+            alive = os.isatty(sys.__stdin__.fileno()) if sys.__stdin__ else False
+        except (OSError, ValueError):
+            alive = False
+        if not alive:
+            self.exit(0)
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        await asyncio.to_thread(self.pump.stop)
+
+    # ------------------------------------------------------------------ data
+    def _on_engine_event(self, event: Event) -> None:
+        """Runs on an engine thread: only ask the loader, never touch widgets."""
+        self.pump.request(event.topic)
+
+    def _deliver(self, parts: dict[str, Any]) -> None:
+        self.post_message(DataLoaded(parts))
+
+    def on_data_loaded(self, message: DataLoaded) -> None:
+        now = self.clock()
+        parts = message.parts
+        with self.batch_update():
+            if "overview" in parts:
+                self.query_one(HeaderBar).show(parts["overview"], now, self.palette)
+            for name, part in PANEL_PART.items():
+                if part in parts:
+                    self.panel(name).show(parts[part], now, self.palette)
+        self.loads += 1
+        if "incidents" in parts and isinstance(self.screen, IncidentDetailScreen):
+            self._load_timeline(self.screen.incident_id)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.notify(message.error, severity="error", timeout=6)
+
+    def _tick(self) -> None:
+        """Ages and elapsed times move on; redraw from cached data, no DB."""
+        now = self.clock()
+        self.query_one(HeaderBar).redraw(now, self.palette)
+        for name, _ in PANELS:
+            self.panel(name).redraw(now, self.palette)
+
+    def panel(self, name: str) -> Panel:
+        return self.query_one(f"#{name}", Panel)
+
+    # ------------------------------------------------------------------ panels and focus
+    def _select_panel(self, name: str, focus: bool) -> None:
+        self._current = name
+        for panel_name, _ in PANELS:
+            self.panel(panel_name).set_class(panel_name == name, "-current")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{name}":
+            tabs.active = f"tab-{name}"
+        if focus:
+            self.panel(name).table.focus()
+
+    def action_cycle_panel(self, step: int) -> None:
+        names = [name for name, _ in PANELS]
+        self._select_panel(names[(names.index(self._current) + step) % len(names)], focus=True)
+
+    def action_show_panel(self, name: str) -> None:
+        self._select_panel(name, focus=True)
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "").removeprefix("tab-")
+        if name and name != self._current:
+            self._select_panel(name, focus=True)
+
+    def on_descendant_focus(self, event: Any) -> None:
+        for ancestor in event.widget.ancestors_with_self:
+            if isinstance(ancestor, Panel) and ancestor.id:
+                if ancestor.id != self._current:
+                    self._select_panel(ancestor.id, focus=False)
+                self.refresh_bindings()
+                return
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if self._current == "incidents":
+            self.action_open_incident()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Incident keys show only on an incident, proposal keys only on a proposal."""
+        if action == "cycle_panel":  # tab moves between panels on the main screen only
+            return self.screen is self.screen_stack[0] and not self.query_one("#filter", Input).has_focus
+        if action in ("acknowledge", "retry", "silence"):
+            return self.selected_incident() is not None
+        if action == "open_incident":
+            return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
+        if action in ("approve", "reject"):
+            return self.selected_proposal() is not None
+        return True
+
+    def selected_incident(self) -> str | None:
+        if isinstance(self.screen, IncidentDetailScreen):
+            return self.screen.incident_id
+        if self._current != "incidents":
+            return None
+        return self.panel("incidents").selected_key()
+
+    def selected_proposal(self) -> int | None:
+        if self._current != "learning":
+            return None
+        return proposal_id(self.panel("learning").selected_key())
+
+    def _incident_summary(self, incident_id: str) -> str:
+        for incident in self.panel("incidents").data or []:
+            if incident.id == incident_id:
+                return f"{incident.severity} {incident.kind} {incident.service or 'host'}: {incident.summary}"
+        return incident_id
+
+    # ------------------------------------------------------------------ incident actions
+    def action_open_incident(self) -> None:
+        incident_id = self.selected_incident()
+        if incident_id and not isinstance(self.screen, IncidentDetailScreen):
+            self.push_screen(IncidentDetailScreen(incident_id))
+            self._load_timeline(incident_id)
+
+    @work(thread=True, group="timeline", exclusive=True)
+    def _load_timeline(self, incident_id: str) -> None:
+        try:
+            incident, entries = self.source.timeline(incident_id)
+        except Exception as exc:
+            self.post_message(ActionDone(f"cannot load incident {incident_id}: {exc}", False))
+            return
+        finally:
+            self._close_thread_db()
+        self.post_message(TimelineLoaded(incident, entries))
+
+    def on_timeline_loaded(self, message: TimelineLoaded) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, IncidentDetailScreen) and screen.incident_id == message.incident.id:
+                screen.show(message.incident, message.entries, self.palette)
+
+    def action_acknowledge(self) -> None:
+        incident_id = self.selected_incident()
+        if not incident_id:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.perform(f"acknowledge {incident_id}", self.actions.acknowledge, incident_id, self.user,
+                                reason)
+
+        self.push_screen(AckDialog(self._incident_summary(incident_id)), done)
+
+    def action_retry(self) -> None:
+        incident_id = self.selected_incident()
+        if incident_id:
+            self.perform(f"retry {incident_id}", self.actions.retry, incident_id)
+
+    def action_silence(self) -> None:
+        incident_id = self.selected_incident()
+        if not incident_id:
+            return
+
+        def done(seconds: int | None) -> None:
+            if seconds:
+                self.perform(f"silence {incident_id}", self.actions.silence, incident_id, float(seconds))
+
+        self.push_screen(SilenceDialog(self._incident_summary(incident_id)), done)
+
+    def action_approve(self) -> None:
+        pid = self.selected_proposal()
+        if pid is not None:
+            self.perform(f"approve proposal {pid}", self.actions.approve, pid, self.user)
+
+    def action_reject(self) -> None:
+        pid = self.selected_proposal()
+        if pid is not None:
+            self.perform(f"reject proposal {pid}", self.actions.reject, pid, self.user)
+
+    @work(thread=True, group="actions")
+    def perform(self, label: str, method: Callable[..., Any], *args: Any) -> None:
+        """Actions may wait on the daemon (attached) or run a command: never on the UI thread."""
+        try:
+            result = method(*args)
+            self.post_message(ActionDone(str(result or f"{label}: done"), True))
+        except Exception as exc:  # reported, never fatal: e.g. no supervisor, already acknowledged
+            self.post_message(ActionDone(f"{label}: {exc or type(exc).__name__}", False))
+        finally:
+            self._close_thread_db()
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text, severity="information" if message.ok else "error",
+                    timeout=4 if message.ok else 8)
+        if self.mode == "embedded":
+            self.pump.request({"incident", "service", "proposal"})
+
+    def _close_thread_db(self) -> None:
+        if self.close_db:
+            self.close_db()
+
+    # ------------------------------------------------------------------ filter, help, theme
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = self.panel(self._current).filter_text
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.panel(self._current).set_filter(event.value, self.clock(), self.palette)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._close_filter(keep=True)
+
+    def on_key(self, event: Any) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            self._close_filter(keep=False)
+
+    def _close_filter(self, keep: bool) -> None:
+        box = self.query_one("#filter", Input)
+        if not keep:
+            self.panel(self._current).set_filter("", self.clock(), self.palette)
+        box.display = False
+        self.panel(self._current).table.focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_next_theme(self) -> None:
+        names = self.theme_set.names
+        if not names:
+            return
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def watch_theme(self, theme: str) -> None:
+        self._apply_palette()
+        remember_theme(self.state_dir, theme)
+
+    def _apply_palette(self) -> None:
+        """Cells are Rich text with concrete colours: restyle them from the theme's variables."""
+        variables = self.current_theme.variables if self.current_theme else {}
+        self.palette = {**PANE_VARIABLES, **{k: v for k, v in variables.items() if k in PANE_VARIABLES}}
+        if not self.is_mounted:
+            return
+        now = self.clock()
+        header = self.query_one(HeaderBar)
+        header.invalidate()
+        header.redraw(now, self.palette)
+        for name, _ in PANELS:
+            panel = self.panel(name)
+            panel.invalidate()
+            panel.redraw(now, self.palette)
+
+    # ------------------------------------------------------------------ command palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Acknowledge incident", "Acknowledge the selected incident (a)", self.action_acknowledge)
+        yield SystemCommand("Retry remediation", "Retry the selected incident's remediation (r)", self.action_retry)
+        yield SystemCommand("Silence check", "Silence the selected incident's check (s)", self.action_silence)
+        yield SystemCommand("Incident detail", "Timeline and attempts of the selected incident (enter)",
+                            self.action_open_incident)
+        yield SystemCommand("Approve proposal", "Approve the selected config proposal (y)", self.action_approve)
+        yield SystemCommand("Reject proposal", "Reject the selected config proposal (n)", self.action_reject)
+        yield SystemCommand("Filter panel", "Filter the rows of the current panel (/)", self.action_filter)
+        yield SystemCommand("Next theme", "Cycle dark, light, high-contrast, monochrome... (t)",
+                            self.action_next_theme)
+        yield SystemCommand("Help", "Every key (?)", self.action_help)
+        for n, (name, cls) in enumerate(PANELS, 1):
+            yield SystemCommand(f"Show {cls.TITLE}", f"Go to the {cls.TITLE} panel ({n})",
+                                lambda name=name: self.action_show_panel(name))
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

@@ -1,0 +1,193 @@
+"""The view-model: what the pane shows, read from the registry (never SQL here).
+
+A `Source` loads one part of the pane at a time ("topics") so a change to one
+service does not reload the task history. `RegistrySource` reads the live
+registry (embedded and attached modes share it); `FixedSource` serves canned
+views for snapshot tests. Everything returned is an immutable view, safe to hand
+from the loader thread to the UI thread.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from grace_tui.registry import Registry, TaskView
+from grace_tui.registry.governance import ProposalView
+from grace_tui.registry.incidents import IncidentView, TimelineEntry
+from grace_tui.registry.services import ServiceView
+
+# What can change, and what the engine's event bus calls it.
+TOPICS = ("service", "incident", "task", "proposal")
+
+ACTIVE_LIMIT = 200  # tasks running now shown at most
+RECENT_LIMIT = 50  # recent completions shown
+INCIDENT_LIMIT = 100  # ended incidents shown under the open ones
+LEARNING_SUBSYSTEM = "learning"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The header line."""
+
+    host: str
+    boot_time: float | None
+    open_count: int
+    acked_count: int
+    resolved_today: int
+    mttr_today_s: float | None
+
+
+@dataclass(frozen=True)
+class TaskData:
+    active: list[TaskView]
+    recent: list[TaskView]
+
+
+@dataclass(frozen=True)
+class LearningData:
+    jobs: list[TaskView]
+    proposals: list[ProposalView]
+
+
+@dataclass
+class PaneData:
+    """The latest of every part; a loader fills in the parts that changed."""
+
+    overview: Overview | None = None
+    services: list[ServiceView] = field(default_factory=list)
+    incidents: list[IncidentView] = field(default_factory=list)
+    tasks: TaskData = field(default_factory=lambda: TaskData([], []))
+    learning: LearningData = field(default_factory=lambda: LearningData([], []))
+
+
+class Source(Protocol):
+    def load(self, topics: set[str], now: float) -> dict[str, Any]:
+        """Fresh data for each topic: {"overview"|"services"|"incidents"|"tasks"|"learning": ...}."""
+        ...
+
+    def marks(self) -> dict[str, float]:
+        """When each topic last changed (cheap); lets a poller notice another process's writes."""
+        ...
+
+    def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]: ...
+
+
+def parts_for(topics: set[str]) -> set[str]:
+    """Which parts of the pane a change of `topics` affects."""
+    parts: set[str] = set()
+    if "service" in topics:
+        parts.add("services")
+    if "incident" in topics:
+        parts |= {"incidents", "overview"}
+    if "task" in topics:
+        parts |= {"tasks", "learning"}
+    if "proposal" in topics:
+        parts.add("learning")
+    return parts
+
+
+def local_midnight(now: float) -> float:
+    day = datetime.fromtimestamp(now).astimezone()
+    return day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+class RegistrySource:
+    """Reads the pane's data from the registry of one state dir."""
+
+    def __init__(self, registry: Registry, host: str | None = None):
+        self.registry = registry
+        self.host = host or socket.gethostname()
+        self._boot_time: float | None = None
+
+    def load(self, topics: set[str], now: float) -> dict[str, Any]:
+        from grace_tui.registry import incidents as incident_store
+        from grace_tui.registry import services as service_store
+
+        out: dict[str, Any] = {}
+        parts = parts_for(topics)
+        if "services" in parts:
+            out["services"] = service_store.list_services()
+        if "incidents" in parts or "overview" in parts:
+            open_now = incident_store.open_incidents()
+            if "incidents" in parts:
+                ended = [i for i in incident_store.list_incidents(INCIDENT_LIMIT) if not i.is_open]
+                out["incidents"] = open_now + ended
+            resolved = incident_store.resolved_since(local_midnight(now))
+            out["overview"] = Overview(
+                host=self.host,
+                boot_time=self.boot_time(),
+                open_count=len(open_now),
+                acked_count=sum(1 for i in open_now if i.acknowledged),
+                resolved_today=len(resolved),
+                mttr_today_s=mean([i.mttr_s for i in resolved if i.mttr_s is not None]),
+            )
+        if "tasks" in parts:
+            out["tasks"] = TaskData(self.registry.active_tasks(limit=ACTIVE_LIMIT),
+                                    self.registry.recent_completions(RECENT_LIMIT))
+        if "learning" in parts:
+            from grace_tui.registry import governance
+
+            jobs = self.registry.active_tasks(LEARNING_SUBSYSTEM, limit=50)
+            jobs += self.registry.recent_completions(10, LEARNING_SUBSYSTEM)
+            out["learning"] = LearningData(jobs, governance.pending_proposals())
+        return out
+
+    def marks(self) -> dict[str, float]:
+        from grace_tui.registry import incidents as incident_store
+        from grace_tui.registry import services as service_store
+        from grace_tui.registry.governance import last_proposal_change
+
+        return {
+            "task": self.registry.last_change(),
+            "incident": incident_store.last_incident_change(),
+            "service": service_store.last_service_change(),
+            "proposal": last_proposal_change(),
+        }
+
+    def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]:
+        from grace_tui.registry import incidents as incident_store
+
+        return incident_store.get_incident(incident_id), incident_store.timeline(incident_id)
+
+    def boot_time(self) -> float | None:
+        if self._boot_time is None:
+            try:
+                import psutil
+
+                self._boot_time = psutil.boot_time()
+            except Exception:  # containers without /proc/stat: show no uptime
+                self._boot_time = None
+        return self._boot_time
+
+
+class FixedSource:
+    """Canned views (snapshot tests, demos): the same every time."""
+
+    def __init__(self, data: PaneData, timelines: dict[str, list[TimelineEntry]] | None = None):
+        self.data = data
+        self.timelines = timelines or {}
+        self.loads: list[set[str]] = []
+
+    def load(self, topics: set[str], now: float) -> dict[str, Any]:
+        self.loads.append(set(topics))
+        parts = parts_for(topics)
+        return {part: getattr(self.data, part) for part in parts}
+
+    def marks(self) -> dict[str, float]:
+        return {topic: 0.0 for topic in TOPICS}
+
+    def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]:
+        incident = next(i for i in self.data.incidents if i.id == incident_id)
+        return incident, self.timelines.get(incident_id, [])
+
+
+Clock = Callable[[], float]
+SYSTEM_CLOCK: Clock = time.time

@@ -1,0 +1,158 @@
+"""What every panel shares: a titled box around one DataTable kept in sync by key.
+
+A panel turns its data into rows (`build_rows`), the base class filters them and
+applies them to the table touching only what changed: `update_cell` for changed
+cells, `add_row` for new keys, one `clear()` when the order changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable
+
+Cell = str | Text
+Row = tuple[str, tuple[Cell, ...]]
+Palette = dict[str, str]
+
+MAX_PIECEMEAL_REMOVALS = 3  # beyond this one clear() is cheaper (remove_row re-lays out the table)
+
+
+def plain(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def styled(text: str, colour: str | None, bold: bool = False) -> Text:
+    style = f"{'bold ' if bold else ''}{colour or ''}".strip()
+    return Text(text, style=style)
+
+
+class Panel(Vertical):
+    """One box of the pane. Subclasses set TITLE, KEY, COLUMNS and build_rows()."""
+
+    TITLE: ClassVar[str] = ""
+    KEY: ClassVar[str] = ""  # the number key that focuses it
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column key, label)
+    EMPTY: ClassVar[str] = "nothing here"
+
+    def __init__(self, *, id: str | None = None):
+        super().__init__(id=id, classes="panel")
+        self.data: Any = None
+        self.filter_text = ""
+        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._row_count = 0
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Cell] = DataTable(cursor_type="row", zebra_stripes=False, id=f"{self.id}-table")
+        table.cursor_foreground_priority = "renderable"
+        yield table
+
+    def on_mount(self) -> None:
+        for key, label in self.COLUMNS:
+            self.table.add_column(label, key=key)
+        self._update_title()
+
+    @property
+    def table(self) -> DataTable[Cell]:
+        return self.query_one(DataTable)
+
+    # ------------------------------------------------------------------ data in
+    def show(self, data: Any, now: float, palette: Palette) -> None:
+        self.data = data
+        self.redraw(now, palette)
+
+    def redraw(self, now: float, palette: Palette) -> None:
+        """Rebuild rows from the cached data (also on each clock tick, for ages)."""
+        if self.data is None:
+            return
+        rows = self.build_rows(self.data, now, palette)
+        self._row_count = len(rows)
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            rows = [r for r in rows if any(needle in plain(c).lower() for c in r[1])]
+        self._sync(rows)
+        self._update_title(len(rows))
+
+    def build_rows(self, data: Any, now: float, palette: Palette) -> list[Row]:
+        raise NotImplementedError
+
+    def invalidate(self) -> None:
+        """Forget what was drawn (a theme change restyles every cell)."""
+        self._cells = {}
+
+    def set_filter(self, text: str, now: float, palette: Palette) -> None:
+        self.filter_text = text.strip()
+        self.redraw(now, palette)
+
+    # ------------------------------------------------------------------ selection
+    def selected_key(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------------ internals
+    def _update_title(self, shown: int | None = None) -> None:
+        title = f"[{self.KEY}] {self.TITLE}" if self.KEY else self.TITLE
+        if self.filter_text:
+            title += f"  /{self.filter_text}  {shown}/{self._row_count}"
+        elif shown:
+            title += f" ({shown})"
+        self.border_title = title
+        self.border_subtitle = self.EMPTY if shown == 0 and not self.filter_text else ""
+
+    def _sync(self, rows: list[Row]) -> None:
+        table = self.table
+        old_keys = [row.key.value for row in table.ordered_rows]
+        new_keys = [key for key, _ in rows]
+        with self.app.batch_update():
+            if old_keys == new_keys:
+                self._update_changed(rows)
+            elif new_keys[: len(old_keys)] == old_keys:  # only new rows at the end
+                self._update_changed(rows[: len(old_keys)])
+                for key, cells in rows[len(old_keys):]:
+                    table.add_row(*cells, key=key)
+                    self._cells[key] = cells
+            elif self._only_removals(old_keys, new_keys):
+                for key in set(old_keys) - set(new_keys):
+                    table.remove_row(key)
+                    self._cells.pop(key, None)
+                self._update_changed(rows)
+            else:
+                self._rebuild(rows)
+
+    def _only_removals(self, old_keys: list[str], new_keys: list[str]) -> bool:
+        keep = set(new_keys)
+        return (len(old_keys) - len(new_keys) <= MAX_PIECEMEAL_REMOVALS
+                and [k for k in old_keys if k in keep] == new_keys)
+
+    def _update_changed(self, rows: list[Row]) -> None:
+        table = self.table
+        columns = [key for key, _ in self.COLUMNS]
+        for key, cells in rows:
+            before = self._cells.get(key)
+            if before == cells:
+                continue
+            for index, cell in enumerate(cells):
+                if before is None or before[index] != cell:
+                    table.update_cell(key, columns[index], cell)
+            self._cells[key] = cells
+
+    def _rebuild(self, rows: list[Row]) -> None:
+        table = self.table
+        selected = self.selected_key()
+        table.clear()
+        self._cells = {}
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+            self._cells[key] = cells
+        if selected is not None:
+            index = next((i for i, (key, _) in enumerate(rows) if key == selected), None)
+            if index is not None:
+                table.move_cursor(row=index, animate=False)

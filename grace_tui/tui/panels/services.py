@@ -1,0 +1,57 @@
+"""Services: state, PID, uptime, restarts, CPU and RSS with sparklines."""
+
+from __future__ import annotations
+
+from grace_tui.registry.services import ServiceView
+from grace_tui.tui import format as fmt
+from grace_tui.tui.panels.base import Palette, Panel, Row, styled
+
+STATE_COLOUR = {
+    "running": "state-good",
+    "starting": "state-warn",
+    "backoff": "state-warn",
+    "stopped": "state-idle",
+    "unknown": "state-idle",
+    "escalated": "state-bad",
+    "failed": "state-bad",
+}
+
+
+class ServicesPanel(Panel):
+    TITLE = "Services"
+    KEY = "1"
+    EMPTY = "no services configured"
+    COLUMNS = (
+        ("name", "Service"),
+        ("state", "State"),
+        ("pid", "PID"),
+        ("uptime", "Up"),
+        ("restarts", "Rst"),
+        ("cpu", "CPU"),
+        ("cpu_trend", "CPU trend"),
+        ("rss", "RSS"),
+        ("rss_trend", "RSS trend"),
+        ("port", "Port"),
+    )
+
+    def build_rows(self, data: list[ServiceView], now: float, palette: Palette) -> list[Row]:
+        return [(s.name, service_cells(s, now, palette)) for s in data]
+
+
+def service_cells(s: ServiceView, now: float, palette: Palette) -> tuple:
+    silenced = s.silenced_until is not None and s.silenced_until > now
+    state = s.state + (" (silenced)" if silenced else "")
+    colour = palette.get(STATE_COLOUR.get(s.state, "state-idle"))
+    history = s.history or {}
+    return (
+        fmt.clip(s.name, 24),
+        styled(state, colour, bold=s.state in ("failed", "escalated")),
+        str(s.pid) if s.pid else "-",
+        fmt.coarse_age(s.uptime_s(now)),
+        str(s.restarts),
+        fmt.percent(s.cpu_pct),
+        styled(fmt.sparkline(history.get("cpu"), 8), palette.get("state-good")),
+        fmt.size(s.rss_bytes),
+        styled(fmt.sparkline(history.get("rss"), 8), palette.get("sev-low")),
+        str(s.port) if s.port else "-",
+    )

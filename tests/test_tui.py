@@ -1,0 +1,279 @@
+"""Pilot tests of the pane over a real registry: keys in, registry checked after."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+import pytest
+
+from grace_tui.engine import Engine
+from grace_tui.paths import StatePaths
+from grace_tui.registry import Registry
+from grace_tui.registry import incidents as incident_store
+from grace_tui.registry.services import upsert_service
+from grace_tui.tui.app import GraceApp
+from grace_tui.tui.data import RegistrySource
+from grace_tui.tui.sample import RecordingActions
+from grace_tui.tui.screens.dialogs import AckDialog, SilenceDialog
+from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
+from grace_tui.tui.themes import load_themes
+
+DEADLINE_S = 20.0
+
+
+async def wait_until(pilot, condition: Callable[[], object], what: str) -> None:
+    """Poll a condition while the app runs; fail after a generous deadline, never on speed."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry)
+    yield engine
+    registry.close()
+
+
+def make_app(engine: Engine, actions=None, **kwargs) -> GraceApp:
+    kwargs.setdefault("events", engine.events)
+    return GraceApp(RegistrySource(engine.registry, host="test-host"), actions or engine,
+                    themes=load_themes(), theme="dark", state_dir=engine.paths.root, user="tester",
+                    close_db=engine.registry.database.close, tick_s=0, **kwargs)
+
+
+def incident_rows(app: GraceApp) -> int:
+    return app.panel("incidents").table.row_count
+
+
+def test_acknowledge_with_reason_is_recorded(engine):
+    incident = engine.incidents.open("process_down", "critical", "web exited with status 1", service="web")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2", "a")
+            await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog")
+            await pilot.press(*"false alarm", "enter")
+            await wait_until(pilot, lambda: incident_store.get_incident(incident.id).acknowledged, "the ack")
+            # the pane shows it too, driven by the incident event
+            await wait_until(pilot, lambda: "tester" in str(app.panel("incidents").table.get_row(incident.id)),
+                             "the ack in the pane")
+
+    asyncio.run(scenario())
+    acked = incident_store.get_incident(incident.id)
+    assert acked.acked_by == "tester"
+    assert acked.ack_reason == "false alarm"
+    assert acked.mtta_s is not None and acked.mtta_s >= 0
+    assert [e.type for e in incident_store.timeline(incident.id)][-1] == "ack"
+
+
+def test_acknowledge_as_noise_button(engine):
+    incident = engine.incidents.open("anomaly", "low", "cpu spike", service="api")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2", "a")
+            await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog")
+            await pilot.click("#noise")
+            await wait_until(pilot, lambda: incident_store.get_incident(incident.id).acknowledged, "the ack")
+
+    asyncio.run(scenario())
+    assert incident_store.get_incident(incident.id).ack_reason == "noise"
+
+
+def test_escape_cancels_acknowledge(engine):
+    incident = engine.incidents.open("anomaly", "low", "cpu spike", service="api")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2", "a")
+            await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, AckDialog), "the dialog to close")
+            await app.workers.wait_for_complete()
+
+    asyncio.run(scenario())
+    assert not incident_store.get_incident(incident.id).acknowledged
+
+
+def test_retry_and_silence_call_the_actions(engine):
+    """No supervisor in this branch's engine: a recorder stands in for it and we check what was asked."""
+    incident = engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
+    recorder = RecordingActions()
+
+    async def scenario():
+        app = make_app(engine, actions=recorder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2", "r")
+            await wait_until(pilot, lambda: ("retry", (incident.id,)) in recorder.calls, "the retry")
+            await pilot.press("s")
+            await wait_until(pilot, lambda: isinstance(app.screen, SilenceDialog), "the silence dialog")
+            await pilot.press("down", "enter")  # the second choice: 1h
+            await wait_until(pilot, lambda: any(c[0] == "silence" for c in recorder.calls), "the silence")
+
+    asyncio.run(scenario())
+    assert recorder.calls == [("retry", (incident.id,)), ("silence", (incident.id, 3600.0))]
+
+
+def test_action_errors_are_shown_not_fatal(engine):
+    """The engine without a supervisor cannot retry: the pane says so and keeps running."""
+    incident = engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2", "r")
+            await wait_until(pilot, lambda: any("retry" in str(n.message) for n in app._notifications),
+                             "an error notification")
+            assert app.is_running
+
+    if engine.supervisor is not None:
+        pytest.skip("a supervisor is present: retry works")
+    asyncio.run(scenario())
+
+
+def test_filter_narrows_the_current_panel_and_escape_restores(engine):
+    for name in ("web", "api", "worker"):
+        upsert_service(name, mode="managed", state="running", pid=100, started_at=time.time())
+    engine.events.publish("service", "all")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.panel("services").table
+            await wait_until(pilot, lambda: table.row_count == 3, "three services")
+            await pilot.press("1", "slash", *"wor")
+            await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+            assert [r.key.value for r in table.ordered_rows] == ["worker"]
+            assert "/wor" in str(app.panel("services").border_title)
+            await pilot.press("enter")  # keep the filter, back to the table
+            assert table.has_focus and table.row_count == 1
+            await pilot.press("slash", "escape")
+            await wait_until(pilot, lambda: table.row_count == 3, "the filter to clear")
+
+    asyncio.run(scenario())
+
+
+def test_live_update_by_event_and_detail_screen(engine):
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_until(pilot, lambda: app.loads > 0, "the first load")
+            incident = engine.incidents.open("process_down", "critical", "db exited", service="db")
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the new incident (event driven)")
+            engine.incidents.note(incident.id, "remediation", "restart db (attempt 1)",
+                                  {"argv": ["/usr/bin/db", "--serve"], "exit_code": 0, "duration_s": 0.5,
+                                   "output": "ready to accept connections"})
+            await pilot.press("2", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen), "the detail screen")
+            timeline = app.screen.query_one("#detail-timeline")
+            await wait_until(pilot, lambda: "ready to accept connections" in str(timeline.render()),
+                             "the attempt's output")
+            assert "/usr/bin/db --serve" in str(timeline.render())
+            engine.incidents.resolve(incident.id)  # the open detail follows the change
+            facts = app.screen.query_one("#detail-facts")
+            await wait_until(pilot, lambda: "resolved" in str(facts.render()), "the resolution")
+            assert "recovered" in str(timeline.render())
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, IncidentDetailScreen), "back")
+            row = app.panel("incidents").table.get_row(incident.id)
+            assert "resolved" in str(row)
+            tasks = app.panel("history").table  # the mirrored self_healing task completed
+            await wait_until(pilot, lambda: tasks.row_count == 1, "the completed healing task")
+
+    asyncio.run(scenario())
+
+
+def test_attached_mode_polls_and_queues_actions(engine):
+    """Attached: no events, the pane polls change marks; the ack goes through the command queue
+    and the engine (standing in for the daemon) carries it out."""
+    from grace_tui.engine import QueuedActions
+
+    incident = engine.incidents.open("process_down", "high", "api exited", service="api")
+    engine.start()
+    try:
+        async def scenario():
+            app = make_app(engine, actions=QueuedActions(timeout_s=10), events=None, mode="attached")
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+                upsert_service("api", mode="managed", state="running", pid=4242, started_at=time.time())
+                await wait_until(pilot, lambda: app.panel("services").table.row_count == 1,
+                                 "the service, noticed by polling")
+                await pilot.press("2", "a")
+                await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog")
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: "tester" in str(app.panel("incidents").table.get_row(incident.id)),
+                                 "the ack, carried out by the daemon and polled back")
+
+        asyncio.run(scenario())
+    finally:
+        engine.stop()
+    assert incident_store.get_incident(incident.id).acked_by == "tester"
+
+
+def test_approve_and_reject_proposals(engine):
+    from grace_tui.registry import governance
+
+    first = governance.create_proposal("threshold", [{"path": "services.api.cpu_pct", "old": 80, "new": 90}],
+                                       "daily batch")
+    recorder = RecordingActions()
+
+    async def scenario():
+        app = make_app(engine, actions=recorder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.panel("learning").table
+            await wait_until(pilot, lambda: table.row_count == 1, "the proposal")
+            await pilot.press("5", "y")
+            await wait_until(pilot, lambda: recorder.calls, "the approval")
+            await pilot.press("n")
+            await wait_until(pilot, lambda: len(recorder.calls) == 2, "the rejection")
+
+    asyncio.run(scenario())
+    assert recorder.calls == [("approve", (first.id, "tester")), ("reject", (first.id, "tester"))]
+
+
+def test_theme_key_cycles_and_is_remembered(engine):
+    from grace_tui.tui.themes import remembered_theme
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("t")
+            assert app.theme == "light"
+            await pilot.press("t", "t", "t")
+            assert app.theme == "dark"
+            await pilot.press("t")
+
+    asyncio.run(scenario())
+    assert remembered_theme(engine.paths.root) == "light"
+
+
+def test_narrow_terminal_shows_one_panel_with_tabs(engine):
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.loads > 0, "the first load")
+            assert app.screen.has_class("-narrow")
+            visible = [p.id for p in app.query(".panel") if p.display]
+            assert visible == ["services"]
+            await pilot.press("3")
+            visible = [p.id for p in app.query(".panel") if p.display]
+            assert visible == ["tasks"]
+            await pilot.press("tab")  # next panel in the focus chain
+            assert app._current != "tasks"
+
+    asyncio.run(scenario())
