@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from grace_tui.errors import UserError
 from grace_tui.events import EventBus
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
@@ -82,7 +83,8 @@ class Engine:
         from grace_tui.learning.service import LearningService
 
         config = getattr(getattr(self, "config", None), "learning", None) or {}
-        self.learning_service = LearningService(self.registry, self.incidents, config).start()
+        source = str(getattr(self.config, "source_path", None) or "config")
+        self.learning_service = LearningService(self.registry, self.incidents, config, source=source).start()
         self.learning = self.learning_service.runner
 
     def stop(self, leave_running: bool | None = None) -> None:
@@ -139,6 +141,11 @@ class Engine:
         self.config = config
         if self.supervisor is not None:
             self.supervisor.apply_config(config)
+        if getattr(self, "learning_service", None):
+            try:
+                self.learning_service.apply_config(config.learning)
+            except UserError as exc:  # a bad [learning] value keeps the previous learning settings
+                log.error("learning config not applied: %s", exc)
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
