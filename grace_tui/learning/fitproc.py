@@ -2,7 +2,7 @@
 
 A training job in a thread of the supervisor's process would share its GIL and
 its CPU share. Instead the job's thread hands each series to this child
-(`python -m grace_tui.learning.fitproc`, nice 19) as one JSON line and reads one
+(`python -m grace_tui.learning.fitproc`, SCHED_IDLE / nice 19) as one JSON line and reads one
 line back: the detector's state and stats, or an error. The job thread only
 waits on a pipe, with the GIL released.
 """
@@ -133,9 +133,19 @@ def serve(stdin=sys.stdin.buffer, stdout=sys.stdout.buffer) -> None:
         stdout.flush()
 
 
-if __name__ == "__main__":
+def lowest_priority() -> None:
+    """Run only when a CPU would otherwise idle (Linux SCHED_IDLE), else at nice 19:
+    the supervisor, its restarts and the services always come first."""
     try:
-        os.nice(19)  # the supervisor and the services come first
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19)
     except OSError:
         pass
+
+
+if __name__ == "__main__":
+    lowest_priority()
     serve()
