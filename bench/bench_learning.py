@@ -163,16 +163,19 @@ def bench_mttr(root: Path, trials: int = 10, rounds: int = 3) -> dict[str, float
     registry = open_registry(paths.root)
     idle: list[float] = []
     busy: list[float] = []
+    control: list[float] = []  # idle again: how much two idle runs differ on this machine
     try:
         for _ in range(rounds):
             idle += mttrs(run_drill(paths, registry, trials))
             with training_load(registry):
                 busy += mttrs(run_drill(paths, registry, trials))
+            control += mttrs(run_drill(paths, registry, trials))
     finally:
         registry.close()
     return {"trials": len(idle), "idle_median_s": statistics.median(idle), "idle_p90_s": p90(idle),
             "training_median_s": statistics.median(busy), "training_p90_s": p90(busy),
-            "ratio": statistics.median(busy) / statistics.median(idle)}
+            "ratio": statistics.median(busy) / statistics.median(idle),
+            "control_ratio": statistics.median(control) / statistics.median(idle)}
 
 
 def mttrs(drill: dict) -> list[float]:
@@ -256,6 +259,8 @@ def report(args: argparse.Namespace) -> str:
         f"| same, with a training job running: median / p90 / ratio of medians | "
         f"{mttr['training_median_s'] * 1e3:.0f} ms / {mttr['training_p90_s'] * 1e3:.0f} ms / "
         f"{mttr['ratio']:.2f} |",
+        f"| control: a second idle run / the first (the noise of this shared machine) | "
+        f"{mttr['control_ratio']:.2f} |",
     ]
     return "\n".join(lines)
 
