@@ -50,7 +50,7 @@ def fit_series(ts: list[float], values: list[float], threshold: float) -> tuple[
         "min": min(values),
         "max": max(values),
         "expected": _finite(expected),
-        "expected_low": _finite(low),
+        "expected_low": _finite(max(0.0, low)),  # every sampled metric is >= 0
         "expected_high": _finite(high),
         "alarms_in_history": alarms,
         "max_score": round(top, 4),

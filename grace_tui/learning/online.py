@@ -68,7 +68,8 @@ def widened(metric: str, band: tuple[float, float, float] | None) -> tuple[float
         return None
     expected, low, high = band
     floor = MIN_DEVIATION.get(metric.rpartition(".")[2], MIN_RELATIVE_DEVIATION * abs(expected))
-    return expected, min(low, expected - floor), max(high, expected + floor)
+    # Every metric sampled here (percent, bytes, counts, ms, load) is >= 0.
+    return expected, max(0.0, min(low, expected - floor)), max(high, expected + floor)
 
 
 def outside(value: float, band: tuple[float, float, float] | None) -> bool:
