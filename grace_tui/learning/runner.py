@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SUBSYSTEM = "learning"
 JOB_KINDS = ("ml_training", "config_update", "knowledge_acquisition")
 SHUTDOWN = "interrupted by shutdown"
+PROGRESS_EVERY_S = 0.25  # progress writes per job, at most 4 a second: a person reads it
 
 
 class JobCancelled(Exception):
@@ -62,10 +63,19 @@ class JobContext:
         self.settings = runner.settings
         self._cancel = threading.Event()
         self.cancel_reason = ""
+        self._last_write = -PROGRESS_EVERY_S
 
     def progress(self, percent: float, message: str | None = None) -> None:
-        """Report percent and a status message; also a cancellation point."""
+        """Report percent and a status message; also a cancellation point.
+
+        Written at most every PROGRESS_EVERY_S (reports in between are dropped; the
+        next one supersedes them): each write takes the DB's write lock, which the
+        supervisor needs to record an incident quickly."""
         self.check_cancel()
+        now = time.monotonic()
+        if now - self._last_write < PROGRESS_EVERY_S and percent < 100:
+            return
+        self._last_write = now
         self.registry.progress(self.task_id, max(0.0, min(100.0, percent)), message)
 
     @property
