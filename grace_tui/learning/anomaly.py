@@ -62,12 +62,14 @@ class AnomalyDetector:
                  alpha: float = 0.01, mad_window: int = 1600, min_points: int = 30,
                  novelty_weight: float = 0.5, holdoff: int = 400,
                  rest: int = 150, rest_level: float = 0.75,
-                 gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5):
+                 gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5,
+                 block: int = 8, coarse_weight: float = 0.7, coarse_floor: float = 6.0):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
                            rest=rest, rest_level=rest_level,
-                           gate_low=gate_low, gate_high=gate_high, decay=decay)
+                           gate_low=gate_low, gate_high=gate_high, decay=decay,
+                           block=block, coarse_weight=coarse_weight, coarse_floor=coarse_floor)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -81,6 +83,9 @@ class AnomalyDetector:
         self.gate_low = gate_low
         self.gate_high = gate_high
         self.decay = decay
+        self.block = block
+        self.coarse_weight = coarse_weight
+        self.coarse_floor = coarse_floor
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -100,6 +105,20 @@ class AnomalyDetector:
         self.recent_k: deque[float] = deque([0.0] * (orders + 1), maxlen=orders + 1)
         # holdoff: (t, score) with scores decreasing
         self.peaks: deque[tuple[int, float]] = deque()
+        # coarse context novelty on means of `block` points (counters in blocks)
+        self.c_sum = 0.0
+        self.c_n = 0
+        self.c_t = 0
+        self.c_lo: float | None = None
+        self.c_hi: float | None = None
+        self.c_origin = 0.0
+        self.c_width = 0.0
+        self.c_prev: int | None = None
+        self.c_seen: set[tuple[int, int]] = set()
+        self.c_last_novel = 0  # block index of the last coarse alarm candidate
+        self.c_prev_novel = -2  # block index of the last new pair
+        self.c_last_raw: float | None = None
+        self.c_step = 0.0  # EWMA of |x - previous x|, the noise scale of single points
 
     # ---------------------------------------------------------------- parts
     def _bucket(self, value: float) -> int:
@@ -171,6 +190,43 @@ class AnomalyDetector:
         peaks.append((self.t, score))
         return out
 
+    def _coarse(self, value: float) -> float:
+        """1.0 when block means form a new bucket pair right after another new pair."""
+        if self.c_last_raw is not None:
+            self.c_step += 0.01 * (abs(value - self.c_last_raw) - self.c_step)
+        self.c_last_raw = value
+        self.c_sum += value
+        self.c_n += 1
+        if self.c_n < self.block:
+            return 0.0
+        mean = self.c_sum / self.c_n
+        self.c_sum, self.c_n = 0.0, 0
+        if self.c_lo is None or mean < self.c_lo:
+            self.c_lo = mean
+        if self.c_hi is None or mean > self.c_hi:
+            self.c_hi = mean
+        if self.c_t % self.refresh == 0 or self.c_width <= 0.0:
+            # buckets never narrow, and are never narrower than coarse_floor noise
+            # sigmas of a block mean (sigma ~ mean |step| / 1.128 for white noise):
+            # white noise then fills few buckets and never meets a new pair.
+            floor = self.coarse_floor * self.c_step / 1.128 / self.block ** 0.5
+            self.c_width = max(self.c_width, (self.c_hi - self.c_lo) / (self.levels - 1), floor)
+            self.c_origin = self.c_lo - 0.5 * self.c_width
+        bucket = int((mean - self.c_origin) // self.c_width) if self.c_width > 0.0 else 0
+        prev, self.c_prev = self.c_prev, bucket
+        t, self.c_t = self.c_t, self.c_t + 1
+        if prev is None or (prev, bucket) in self.c_seen:
+            return 0.0
+        self.c_seen.add((prev, bucket))
+        # a single new pair is often a noise tail; a change of pattern makes two in a row
+        confirmed = t - self.c_prev_novel <= 1
+        self.c_prev_novel = t
+        if not confirmed:
+            return 0.0
+        quiet = t - self.c_last_novel > self.rest
+        self.c_last_novel = t
+        return 1.0 if quiet else 0.0
+
     # ---------------------------------------------------------------- API
     def step(self, timestamp: float | str | None, value: float) -> float:
         """Score `value` (the newest sample) in [0, 1]; higher is more anomalous."""
@@ -184,6 +240,8 @@ class AnomalyDetector:
         spike = k / (1.0 + k)
         w = self.novelty_weight
         score = w * novelty + (1.0 - w) * spike
+        if self.block > 1:
+            score = max(score, self.coarse_weight * self._coarse(value))
         self.t += 1
         return min(1.0, max(0.0, score))
 
@@ -196,6 +254,11 @@ class AnomalyDetector:
             "level": self.level, "residuals": list(self.residuals), "mean_abs": self.mean_abs,
             "peaks": [list(p) for p in self.peaks], "last_novel": self.last_novel,
             "recent_k": list(self.recent_k),
+            "coarse": {"sum": self.c_sum, "n": self.c_n, "t": self.c_t, "lo": self.c_lo,
+                       "hi": self.c_hi, "origin": self.c_origin, "width": self.c_width,
+                       "prev": self.c_prev, "seen": sorted(list(p) for p in self.c_seen),
+                       "last_novel": self.c_last_novel, "prev_novel": self.c_prev_novel,
+                       "last_raw": self.c_last_raw, "step": self.c_step},
         }
 
     @classmethod
@@ -214,6 +277,16 @@ class AnomalyDetector:
         if "recent_k" in state:
             det.recent_k.extend(float(k) for k in state["recent_k"])
         det.peaks.extend((int(t), float(s)) for t, s in state["peaks"])
+        c = state.get("coarse")  # absent in states saved before the coarse view: it starts afresh
+        if c is not None:
+            det.c_sum, det.c_n, det.c_t = c["sum"], c["n"], c["t"]
+            det.c_lo, det.c_hi = c["lo"], c["hi"]
+            det.c_origin, det.c_width = c["origin"], c["width"]
+            det.c_prev = c["prev"]
+            det.c_seen = {(int(a), int(b)) for a, b in c["seen"]}
+            det.c_last_novel = c["last_novel"]
+            det.c_prev_novel = c["prev_novel"]
+            det.c_last_raw, det.c_step = c["last_raw"], c["step"]
         return det
 
 
