@@ -117,6 +117,8 @@ class AnomalyDetector:
         self.c_seen: set[tuple[int, int]] = set()
         self.c_last_novel = 0  # block index of the last coarse alarm candidate
         self.c_prev_novel = -2  # block index of the last new pair
+        self.c_visited: set[int] = set()  # buckets visited since the grid last moved
+        self.c_first_visit = -2  # block index of the last first visit
         self.c_last_raw: float | None = None
         self.c_step = 0.0  # EWMA of |x - previous x|, the noise scale of single points
 
@@ -210,18 +212,28 @@ class AnomalyDetector:
             # sigmas of a block mean (sigma ~ mean |step| / 1.128 for white noise):
             # white noise then fills few buckets and never meets a new pair.
             floor = self.coarse_floor * self.c_step / 1.128 / self.block ** 0.5
+            grid = (self.c_width, self.c_origin)
             self.c_width = max(self.c_width, (self.c_hi - self.c_lo) / (self.levels - 1), floor)
             self.c_origin = self.c_lo - 0.5 * self.c_width
+            if grid != (self.c_width, self.c_origin):
+                self.c_visited.clear()  # buckets moved: first visits start again
         bucket = int((mean - self.c_origin) // self.c_width) if self.c_width > 0.0 else 0
         prev, self.c_prev = self.c_prev, bucket
         t, self.c_t = self.c_t, self.c_t + 1
+        first_visit = bucket not in self.c_visited
+        self.c_visited.add(bucket)
+        # a pair that leaves or enters a bucket on its first visit (since the grid last
+        # moved) is a new extreme or a noise tail: the spike view's job, never an alarm here
+        touches_new = first_visit or self.c_first_visit == t - 1
+        if first_visit:
+            self.c_first_visit = t
         if prev is None or (prev, bucket) in self.c_seen:
             return 0.0
         self.c_seen.add((prev, bucket))
-        # a single new pair is often a noise tail; a change of pattern makes two in a row
+        # a single new pair is often chance; a change of pattern makes two in a row
         confirmed = t - self.c_prev_novel <= 1
         self.c_prev_novel = t
-        if not confirmed:
+        if touches_new or not confirmed:
             return 0.0
         quiet = t - self.c_last_novel > self.rest
         self.c_last_novel = t
@@ -258,7 +270,8 @@ class AnomalyDetector:
                        "hi": self.c_hi, "origin": self.c_origin, "width": self.c_width,
                        "prev": self.c_prev, "seen": sorted(list(p) for p in self.c_seen),
                        "last_novel": self.c_last_novel, "prev_novel": self.c_prev_novel,
-                       "last_raw": self.c_last_raw, "step": self.c_step},
+                       "last_raw": self.c_last_raw, "step": self.c_step,
+                       "visited": sorted(self.c_visited), "first_visit": self.c_first_visit},
         }
 
     @classmethod
@@ -287,6 +300,8 @@ class AnomalyDetector:
             det.c_last_novel = c["last_novel"]
             det.c_prev_novel = c["prev_novel"]
             det.c_last_raw, det.c_step = c["last_raw"], c["step"]
+            det.c_visited = {int(b) for b in c["visited"]}
+            det.c_first_visit = c["first_visit"]
         return det
 
 
