@@ -17,9 +17,9 @@ point costs a handful of dict look-ups and one bisect (a few us in CPython).
   pairs only a little. Novelty is ignored while the newest context holds a
   moderate excursion (spike k between `gate_low` and `gate_high`): the spike
   view scores that one, so a single excursion does not count twice. A rest
-  period (`rest` points after a strong novelty, >= rest_level) keeps one change
-  from alarming again while the memory fills with its new patterns; the first
-  `rest` points are warm-up.
+  period (`rest` points after a strong novelty, >= rest_level, gated or not)
+  keeps one change from alarming again while the memory fills with its new
+  patterns; the first `rest` points are warm-up.
 * Spike / level shift: k = |x - level| / (1.4826 * MAD), with the level an EWMA
   (`alpha`) and the MAD over the last `mad_window` residuals. A holdoff subtracts
   the largest k of the previous `holdoff` points, so a lasting shift alarms once
@@ -190,9 +190,11 @@ class AnomalyDetector:
             del self.sorted_residuals[bisect.bisect_left(self.sorted_residuals, old)]
         return k
 
-    def _rest(self, novelty: float) -> float:
-        """Zero unless no strong novelty (>= rest_level) in the previous `rest` points."""
-        if novelty >= self.rest_level:
+    def _rest(self, strength: float, novelty: float) -> float:
+        """`novelty`, or zero if a strong novelty (>= rest_level) came in the previous
+        `rest` points. `strength` is this point's novelty before the gate: a strong one
+        starts a rest period even when the gate leaves it to the spike view."""
+        if strength >= self.rest_level:
             quiet = self.t - self.last_novel > self.rest
             self.last_novel = self.t
             return novelty if quiet else 0.0
@@ -262,9 +264,10 @@ class AnomalyDetector:
         novelty = self._novelty(self._bucket(value))
         raw_k = self._spike(value)
         self.recent_k.append(raw_k)
+        strength = novelty
         if novelty and self.gate_low < max(self.recent_k) < self.gate_high:
             novelty = 0.0  # a moderate excursion: left to the spike view
-        novelty = self._rest(novelty)
+        novelty = self._rest(strength, novelty)
         k = self._hold(raw_k)
         spike = k / (1.0 + k)
         w = self.novelty_weight
