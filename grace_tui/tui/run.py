@@ -17,8 +17,6 @@ from grace_tui.errors import UsageError, UserError
 
 
 def run(ctx: Context) -> int:
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
-        raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
     from grace_tui.lockfile import holder_pid
     from grace_tui.tui.themes import choose_theme, load_themes, remembered_theme
 
@@ -26,6 +24,8 @@ def run(ctx: Context) -> int:
     theme, warning = choose_theme(theme_set.names, ctx.args.theme, remembered_theme(ctx.paths.root))
     if warning:
         raise UsageError(f"--theme: {warning}")
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
     notices = [f"theme skipped: {error}" for error in theme_set.errors]
     holder = holder_pid(ctx.paths.lock)
     attach = bool(ctx.args.attach) or holder is not None
