@@ -217,7 +217,9 @@ class GraceApp(App[int]):
         now = self.clock()
         self.query_one(HeaderBar).redraw(now, self.palette)
         for name, _ in PANELS:
-            self.panel(name).redraw(now, self.palette)
+            panel = self.panel(name)
+            if panel.display:  # a hidden tab catches up when it is shown
+                panel.redraw(now, self.palette)
 
     def panel(self, name: str) -> Panel:
         return self.query_one(f"#{name}", Panel)
@@ -227,6 +229,7 @@ class GraceApp(App[int]):
         self._current = name
         for panel_name, _ in PANELS:
             self.panel(panel_name).set_class(panel_name == name, "-current")
+        self.panel(name).redraw(self.clock(), self.palette)
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
