@@ -40,6 +40,8 @@ class Actions(Protocol):
 
     def cancel_task(self, task_id: str) -> str: ...
 
+    def run_job(self, name: str) -> str: ...
+
 
 class Engine:
     """Registry + incident log + supervisor + learning + governance, for one state dir."""
@@ -61,19 +63,82 @@ class Engine:
         self.supervisor: Any = None  # grace_tui.supervisor.Supervisor, set in start()
         self.learning: Any = None  # grace_tui.learning.runner.LearningRunner
         self.governance: Any = None  # grace_tui.governance.Governance
+        self.config: Any = None  # grace_tui.config.Config, loaded in start()
+        self.config_watcher: Any = None  # grace_tui.config.watch.ConfigWatcher (hot reload)
         self._stop = threading.Event()
         self._command_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    def start(self, *, watch_config: bool = True) -> None:
         """Start every part, then serve queued commands from attached views."""
+        self._start_governance()
+        self._start_supervisor(watch_config)
+        self._start_learning()
+        self._wire_governance()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
-    def stop(self) -> None:
+    def _start_learning(self) -> None:
+        from grace_tui.learning.service import LearningService
+
+        config = getattr(getattr(self, "config", None), "learning", None) or {}
+        self.learning_service = LearningService(self.registry, self.incidents, config).start()
+        self.learning = self.learning_service.runner
+
+    def stop(self, leave_running: bool | None = None) -> None:
         self._stop.set()
+        if getattr(self, "learning_service", None):
+            self.learning_service.stop()  # running jobs end `interrupted`, re-run on next start
         if self._command_thread:
             self._command_thread.join(timeout=5)
+        if self.config_watcher:
+            self.config_watcher.stop()
+        if self.supervisor:
+            self.supervisor.stop(leave_running)
+        if self.governance:
+            self.governance.stop()
+
+    def _start_governance(self) -> None:
+        """Versions, audit and learned remediation. Started first: it records the config
+        file as a version and composes the effective config (file + learned changes)."""
+        from grace_tui.governance import Governance, load_file_config
+
+        self.governance = Governance(self.registry, self.incidents, self.paths,
+                                     lambda: load_file_config(self.config_path), self._apply_effective_config)
+        self.governance.start()
+
+    def _start_supervisor(self, watch_config: bool) -> None:
+        from grace_tui.config import load_config
+        from grace_tui.config.watch import ConfigWatcher
+        from grace_tui.governance import validate_config
+        from grace_tui.supervisor import Supervisor
+
+        file_config = load_config(self.config_path)
+        self.config = validate_config(self.governance.versions.effective(), file_config.source_path)
+        self.supervisor = Supervisor(self.config, self.incidents, self.paths, self.events, dry_run=self.dry_run)
+        self.supervisor.start()
+        if watch_config and file_config.source_path:
+            self.config_watcher = ConfigWatcher(file_config.source_path, self._config_file_changed,
+                                                self.supervisor.config_rejected)
+            self.config_watcher.start()
+
+    def _wire_governance(self) -> None:
+        self.supervisor.choose_action = self.governance.policy.choose_action
+        for name, kind, func, every_s in self.governance.jobs():
+            self.learning.register_job(name, kind, func, every_s=every_s)
+
+    def _config_file_changed(self, _config: Any) -> None:
+        """Hot reload: the edited file becomes a new version, applied with the learned changes."""
+        self.governance.config_reloaded()
+
+    def _apply_effective_config(self, data: dict[str, Any]) -> None:
+        """Governance hands every new effective config here (validated first)."""
+        from grace_tui.governance import validate_config
+
+        config = validate_config(data, getattr(self.config, "source_path", None))
+        self.config = config
+        if self.supervisor is not None:
+            self.supervisor.apply_config(config)
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
@@ -95,6 +160,12 @@ class Engine:
     def cancel_task(self, task_id: str) -> str:
         return self.learning.cancel(task_id)
 
+    def run_job(self, name: str) -> str:
+        return self.learning.run_now(name)
+
+    def rollback(self, version: int, user: str | None = None) -> str:
+        return self.governance.rollback(version, user)
+
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
         while not self._stop.wait(0.1):
@@ -112,7 +183,7 @@ class Engine:
                 command_queue.finish(command.id, False, f"unknown action {command.action!r}")
                 continue
             try:
-                target: Any = int(command.target) if command.action in ("approve", "reject") else command.target
+                target: Any = int(command.target) if command.action in ("approve", "reject", "rollback") else command.target
                 result = method(target, **command.args)
                 command_queue.finish(command.id, True, str(result or "ok"))
             except Exception as exc:  # reported back to the client, never fatal here
@@ -121,7 +192,7 @@ class Engine:
         return done
 
 
-ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task")
+ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback")
 
 
 class QueuedActions:
@@ -158,3 +229,9 @@ class QueuedActions:
 
     def cancel_task(self, task_id: str) -> str:
         return self._send("cancel_task", task_id)
+
+    def run_job(self, name: str) -> str:
+        return self._send("run_job", name)
+
+    def rollback(self, version: int, user: str | None = None) -> str:
+        return self._send("rollback", version, user=user)

@@ -2,8 +2,6 @@ import json
 import math
 import random
 
-import pytest
-
 from grace_tui.learning.anomaly import DEFAULT_THRESHOLD, AnomalyDetector
 
 WARMUP = 1000
@@ -46,11 +44,21 @@ def test_quiet_on_a_steady_bounded_noise_series_after_warmup():
     assert max(scores[2500:]) < DEFAULT_THRESHOLD
 
 
-@pytest.mark.xfail(reason="known limitation: rare bucket sequences in Gaussian tails still "
-                          "read as novel about once per 1000 points", strict=False)
-def test_quiet_on_a_steady_gaussian_noise_series_after_warmup():
-    scores = scores_of(noisy_steady(6000, seed=4))
+def test_quiet_on_a_steady_server_cpu_series_after_warmup():
+    # a busy-but-steady CPU: 35 % with bounded jitter, 5000 samples
+    rng = random.Random(7)
+    values = [35.0 + rng.uniform(-5.0, 5.0) for _ in range(5000)]
+    scores = scores_of(values)
     assert max(scores[WARMUP:]) < DEFAULT_THRESHOLD
+
+
+def test_gaussian_noise_false_alarm_rate_stays_bounded():
+    # Not quiet: on unbounded (Gaussian) noise rare bucket sequences in the tails
+    # still read as novel (see the module docstring). This pins the measured rate
+    # (7 alarms in 4000 points for this seed) so that it cannot silently get worse.
+    scores = scores_of(noisy_steady(5000, seed=4))
+    alarms = sum(s >= DEFAULT_THRESHOLD for s in scores[WARMUP:])
+    assert alarms <= 10
 
 
 def test_state_round_trip_gives_identical_scores():

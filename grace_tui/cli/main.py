@@ -14,6 +14,13 @@ from grace_tui.errors import UsageError, UserError
 # sets `func(ctx) -> int`.
 COMMAND_MODULES = [
     "grace_tui.cli.task_cmd",
+    "grace_tui.cli.daemon_cmd",
+    "grace_tui.cli.config_cmd",
+    "grace_tui.cli.governance_cmd",  # after config_cmd: adds to its `config` group
+    "grace_tui.cli.report_cmd",
+    "grace_tui.cli.drill_cmd",
+    "grace_tui.cli.learn_cmd",
+    "grace_tui.cli.audit_cmd",
 ]
 
 

@@ -2,19 +2,23 @@
 
 Method
 ------
-Two cheap views of the stream, each de-duplicated, are averaged into one score
-in [0, 1]. Every point costs a handful of dict look-ups and one bisect.
+Two cheap views of the stream are averaged into one score in [0, 1]. Every
+point costs a handful of dict look-ups and one bisect (about 3 us in CPython).
 
 * Context novelty (after CAD OSE's idea of scoring unseen contexts). Each value
   is quantized into one of `levels` buckets spanning the range seen so far; the
   range is re-read every `refresh` points, so buckets stay put between
   refreshes, and a value well past the known range lands in a bucket of its own.
   The detector remembers every bucket sequence it has seen of length 2..orders+1
-  (the current bucket after 1..orders previous ones). Novelty is the fraction
-  of those sequences that are new: the series is doing something it has not done
-  before. A rest period (`rest` points after a strong novelty, >= rest_level)
-  keeps one change from alarming again while the memory fills with its new
-  patterns; the first `rest` points are warm-up.
+  (the current bucket after 1..orders previous ones). Novelty is the weighted
+  share of those sequences that are new, a sequence one longer weighing `decay`
+  times as much: a new pair of buckets counts fully, a new triple made of known
+  pairs only a little. Novelty is ignored while the newest context holds a
+  moderate excursion (spike k between `gate_low` and `gate_high`): the spike
+  view scores that one, so a single excursion does not count twice. A rest
+  period (`rest` points after a strong novelty, >= rest_level) keeps one change
+  from alarming again while the memory fills with its new patterns; the first
+  `rest` points are warm-up.
 * Spike / level shift: k = |x - level| / (1.4826 * MAD), with the level an EWMA
   (`alpha`) and the MAD over the last `mad_window` residuals. A holdoff subtracts
   the largest k of the previous `holdoff` points, so a lasting shift alarms once
@@ -24,12 +28,22 @@ Why: on the Numenta Anomaly Benchmark the context view catches changes of shape
 (a missing daily peak, a new rhythm) that no deviation score sees, and the
 spike view catches fast excursions before they have formed a new context. No
 parameter depends on the series: no known min/max, length or name. The
-defaults were chosen on NAB's 34 shared series; scores move by several points
-with single parameter changes, so treat them as a good setting, not an optimum.
+defaults were chosen on NAB's 34 shared series (bench/results/anomaly.md has
+the log); single parameter changes move the score by several points, so treat
+them as a good setting, not an optimum.
 
-Known limitation: on unbounded (Gaussian) noise, rare bucket sequences in the
-tails keep appearing, about one alarm per 1000 points after warm-up; bounded
-noise and periodic series go quiet once their patterns have been seen.
+Why not CAD OSE itself: a re-implementation of CAD OSE reproduced its published
+NAB score (67.3 against 67.06) when told each series' min/max, but cost about
+850 us per point in CPython, and with a range learnt online (which a live
+monitor needs: the min/max of a metric is not known in advance) it fell to
+39.8, because every widening of the range re-quantizes the whole memory.
+
+Known limitation: on unbounded (Gaussian) noise, rare bucket pairs in the tails
+keep appearing: 0.25 to 1.75 alarms per 1000 points after warm-up
+(ten seeds, 5000 points each). Bounded
+noise (a busy but steady CPU) and periodic series go quiet once their patterns
+have been seen. Every remedy tried that made it quiet cost 6 to 15 NAB points
+(bench/results/anomaly.md).
 """
 from __future__ import annotations
 
@@ -38,7 +52,7 @@ from collections import deque
 
 # Score at or above which an online alarm is raised: the NAB standard-profile optimum
 # on the 34 shared series (bench/bench_anomaly.py).
-DEFAULT_THRESHOLD = 0.305
+DEFAULT_THRESHOLD = 0.2597
 
 
 class AnomalyDetector:
@@ -47,11 +61,13 @@ class AnomalyDetector:
     def __init__(self, levels: int = 8, orders: int = 2, refresh: int = 50,
                  alpha: float = 0.01, mad_window: int = 1600, min_points: int = 30,
                  novelty_weight: float = 0.5, holdoff: int = 400,
-                 rest: int = 150, rest_level: float = 0.75):
+                 rest: int = 150, rest_level: float = 0.75,
+                 gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
-                           rest=rest, rest_level=rest_level)
+                           rest=rest, rest_level=rest_level,
+                           gate_low=gate_low, gate_high=gate_high, decay=decay)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -62,6 +78,9 @@ class AnomalyDetector:
         self.holdoff = holdoff
         self.rest = rest
         self.rest_level = rest_level
+        self.gate_low = gate_low
+        self.gate_high = gate_high
+        self.decay = decay
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -77,6 +96,8 @@ class AnomalyDetector:
         self.residuals: deque[float] = deque()
         self.sorted_residuals: list[float] = []
         self.mean_abs = 0.0
+        # raw spike k of the last orders + 1 points (the points of the newest context)
+        self.recent_k: deque[float] = deque([0.0] * (orders + 1), maxlen=orders + 1)
         # holdoff: (t, score) with scores decreasing
         self.peaks: deque[tuple[int, float]] = deque()
 
@@ -97,13 +118,15 @@ class AnomalyDetector:
 
     def _novelty(self, bucket: int) -> float:
         seq: tuple[int, ...] = (bucket,)
-        unseen = total = 0
+        unseen = total = 0.0
+        weight = 1.0
         for previous in reversed(self.history):
             seq = (previous,) + seq
-            total += 1
+            total += weight
             if seq not in self.seen:
-                unseen += 1
+                unseen += weight
                 self.seen.add(seq)
+            weight *= self.decay
         self.history.append(bucket)
         return unseen / total if total else 0.0
 
@@ -151,8 +174,13 @@ class AnomalyDetector:
     # ---------------------------------------------------------------- API
     def step(self, timestamp: float | str | None, value: float) -> float:
         """Score `value` (the newest sample) in [0, 1]; higher is more anomalous."""
-        novelty = self._rest(self._novelty(self._bucket(value)))
-        k = self._hold(self._spike(value))
+        novelty = self._novelty(self._bucket(value))
+        raw_k = self._spike(value)
+        self.recent_k.append(raw_k)
+        if novelty and self.gate_low < max(self.recent_k) < self.gate_high:
+            novelty = 0.0  # a moderate excursion: left to the spike view
+        novelty = self._rest(novelty)
+        k = self._hold(raw_k)
         spike = k / (1.0 + k)
         w = self.novelty_weight
         score = w * novelty + (1.0 - w) * spike
@@ -167,6 +195,7 @@ class AnomalyDetector:
             "history": list(self.history), "seen": sorted(list(s) for s in self.seen),
             "level": self.level, "residuals": list(self.residuals), "mean_abs": self.mean_abs,
             "peaks": [list(p) for p in self.peaks], "last_novel": self.last_novel,
+            "recent_k": list(self.recent_k),
         }
 
     @classmethod
@@ -182,6 +211,8 @@ class AnomalyDetector:
         det.sorted_residuals = sorted(det.residuals)
         det.mean_abs = state["mean_abs"]
         det.last_novel = state["last_novel"]
+        if "recent_k" in state:
+            det.recent_k.extend(float(k) for k in state["recent_k"])
         det.peaks.extend((int(t), float(s)) for t, s in state["peaks"])
         return det
 

@@ -142,6 +142,47 @@ def list_proposals(limit: int = 100) -> list[ProposalView]:
     return [_proposal(r) for r in Proposal.select().order_by(Proposal.id.desc()).limit(limit)]
 
 
+class LearnedOverride(BaseModel):
+    """One approved learned value laid over the config file (the effective config
+    is the file plus these). `base` is the file's value when it was learned: if a
+    hand edit changes that field, the file wins and the override is dropped."""
+
+    path = peewee.CharField(primary_key=True, max_length=500)
+    value = peewee.TextField()  # JSON
+    base = peewee.TextField()  # JSON
+    version = peewee.IntegerField(null=True)
+
+
+def overrides() -> dict[str, tuple[Any, Any]]:
+    """path -> (value, base)."""
+    return {r.path: (json.loads(r.value), json.loads(r.base)) for r in LearnedOverride.select()}
+
+
+def set_overrides(items: dict[str, tuple[Any, Any]], version: int | None) -> None:
+    """Replace every override at once (after an approval, a rollback or a reload)."""
+    with database.atomic():
+        LearnedOverride.delete().execute()
+        for path, (value, base) in items.items():
+            LearnedOverride.create(path=path, value=json.dumps(value), base=json.dumps(base), version=version)
+
+
+def supersede_pending(paths: set[str]) -> list[int]:
+    """Mark pending proposals that touch any of `paths` superseded (a newer one replaces them)."""
+    superseded = []
+    for proposal in pending_proposals():
+        if paths & {c.get("path") for c in proposal.changes}:
+            Proposal.update({Proposal.status: "superseded", Proposal.decided_at: time.time(),
+                             Proposal.decided_by: "learning"}).where(
+                (Proposal.id == proposal.id) & (Proposal.status == "pending")).execute()
+            superseded.append(proposal.id)
+    return superseded
+
+
+def versions_since(ts: float) -> list[VersionView]:
+    rows = ConfigVersion.select().where(ConfigVersion.created_at >= ts).order_by(ConfigVersion.number)
+    return [_version(r) for r in rows]
+
+
 def last_proposal_change() -> float:
     """When a proposal was last created or decided (cheap): lets another process notice."""
     created = Proposal.select(peewee.fn.MAX(Proposal.created_at)).scalar() or 0.0

@@ -206,7 +206,7 @@ class Registry:
 
     def _progress_slow(self, task_id: str, values: dict[Any, Any]) -> None:
         with self.database.atomic():
-            row = self._get_row(task_id)
+            row = self._get_row(task_id, lock=True)
             if row.status in TERMINAL_STATUSES:
                 raise UserError(f"task {task_id} is already {row.status}")
             if row.status == "pending":  # the first progress report starts it
@@ -242,7 +242,7 @@ class Registry:
         result_text = _dump_result(result)
         now = time.time()
         with self.database.atomic():
-            row = self._get_row(task_id)
+            row = self._get_row(task_id, lock=True)
             if row.status in TERMINAL_STATUSES:
                 raise UserError(f"task {task_id} is already {row.status}")
             started = row.started_at or row.created_at
@@ -296,8 +296,11 @@ class Registry:
     def get(self, task_id: str) -> TaskView:
         return TaskView.from_row(self._get_row(task_id))
 
-    def _get_row(self, task_id: str) -> Task:
-        row = Task.get_or_none(Task.id == task_id)
+    def _get_row(self, task_id: str, lock: bool = False) -> Task:
+        query = Task.select().where(Task.id == task_id)
+        if lock and self.database.for_update:  # PostgreSQL: lock the row; SQLite's
+            query = query.for_update()  # BEGIN IMMEDIATE already serialises writers
+        row = query.first()
         if row is None:
             raise UserError(f"unknown task id {task_id!r}")
         return row
@@ -365,7 +368,7 @@ def _dump_result(result: Any) -> str | None:
     if result is None:
         return None
     try:
-        return json.dumps(result, default=str)
+        return json.dumps(result)
     except (TypeError, ValueError) as exc:
         raise UserError(f"task result is not JSON-serialisable: {exc}") from None
 

@@ -1,0 +1,301 @@
+"""Learning subsystem costs, measured: sampler, online scoring, training, forecasts, DB size.
+
+    python3 bench/bench_learning.py [--month-metrics 20] [--write bench/results/learning.md]
+
+Every figure is measured on this machine (or, for the DB size, computed from the
+defaults and then measured on a simulated month). `mttr_with_training()` is for
+the supervisor benchmark: it runs a healing benchmark idle and with a training
+job running, and reports the ratio (target: within 20 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from grace_tui.incidents import IncidentLog  # noqa: E402
+from grace_tui.learning.anomaly import AnomalyDetector  # noqa: E402
+from grace_tui.learning.fitproc import FitProcess  # noqa: E402
+from grace_tui.learning.forecast import forecast_exhaustion  # noqa: E402
+from grace_tui.learning.jobs import fit_detector  # noqa: E402
+from grace_tui.learning.online import OnlineMonitor  # noqa: E402
+from grace_tui.learning.runner import LearningRunner  # noqa: E402
+from grace_tui.learning.sampler import MetricSampler  # noqa: E402
+from grace_tui.learning.settings import LearningSettings  # noqa: E402
+from grace_tui.paths import StatePaths  # noqa: E402
+from grace_tui.registry import Registry, metrics  # noqa: E402
+from grace_tui.registry.metrics import Sample  # noqa: E402
+from grace_tui.registry.services import upsert_service  # noqa: E402
+
+DAY = 86400
+
+
+def open_registry(root: Path) -> Registry:
+    return Registry.open(root)
+
+
+# ---------------------------------------------------------------------- sampler
+def bench_sampler(root: Path, services: int = 5, rounds: int = 200) -> dict[str, float]:
+    """sample_once() with host metrics and N real service processes, DB write included."""
+    registry = open_registry(root / "sampler")
+    procs = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) for _ in range(services)]
+    try:
+        for i, proc in enumerate(procs):
+            upsert_service(f"svc{i}", mode="watched", state="running", pid=proc.pid, connect_ms=1.0)
+        sampler = MetricSampler(LearningSettings())
+        sampler.sample_once(now=0.0)
+        times = []
+        per_round = 0
+        for r in range(rounds):
+            start = time.perf_counter()
+            per_round = len(sampler.sample_once(now=15.0 * (r + 1)))
+            times.append(time.perf_counter() - start)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        registry.close()
+    return {"metrics_per_round": per_round, "ms_per_round_median": statistics.median(times) * 1e3,
+            "ms_per_round_p95": sorted(times)[int(0.95 * len(times))] * 1e3}
+
+
+# ---------------------------------------------------------------------- detector
+def synthetic(n: int, seed: int = 1) -> list[Sample]:
+    rng = random.Random(seed)
+    return [Sample("m", 15.0 * i, 40 + 10 * math.sin(2 * math.pi * i / 5760) + rng.gauss(0, 2)) for i in range(n)]
+
+
+def bench_training(series: int = 40, points: int = 5760) -> dict[str, float]:
+    """train_anomaly's fit on 24 h of raw samples at 15 s (5760 points) per series."""
+    history = synthetic(points)
+    start = time.perf_counter()
+    for _ in range(series):
+        fit_detector(history, 0.305)
+    elapsed = time.perf_counter() - start
+    return {"series": series, "points_per_series": points, "s_total": elapsed,
+            "ms_per_series": elapsed / series * 1e3, "us_per_point": elapsed / (series * points) * 1e6}
+
+
+def bench_online(root: Path, points: int = 20000) -> dict[str, float]:
+    """OnlineMonitor.score() per sample (detector step + threshold check), no incident opened."""
+    registry = open_registry(root / "online")
+    monitor = OnlineMonitor(IncidentLog(registry, StatePaths(root / "online")), LearningSettings())
+    detector, _ = fit_detector(synthetic(5760), 0.305)
+    monitor.install("m", detector)
+    stream = [Sample("m", s.ts + 5760 * 15, s.value) for s in synthetic(points, seed=2)]
+    start = time.perf_counter()
+    for sample in stream:
+        monitor.score(sample)
+    elapsed = time.perf_counter() - start
+    alarms = sum(1 for i in registry.list_tasks(subsystem="self_healing", limit=10000))
+    registry.close()
+    return {"us_per_sample": elapsed / points * 1e6, "incidents_on_steady_noise": alarms, "samples": points,
+            "state_kb": len(str(detector.to_state())) / 1024}
+
+
+def bench_forecast(repeat: int = 20) -> dict[str, float]:
+    """One resource's forecast on 7 days of history at the default tiers (raw 24 h + 5-min means)."""
+    raw = [(6 * DAY + 15.0 * i, 1e9 + 1e3 * i, 1e11) for i in range(5760)]
+    mid = [(300.0 * i, 1e9 + 20.0 * i, 1e11) for i in range(6 * 288)]
+    series = mid + raw
+    start = time.perf_counter()
+    for _ in range(repeat):
+        forecast_exhaustion(series, horizon_s=30 * DAY)
+    return {"points": len(series), "ms_per_series": (time.perf_counter() - start) / repeat * 1e3}
+
+
+# ---------------------------------------------------------------------- DB size
+def rows_per_metric(settings: LearningSettings, days: float) -> float:
+    """Rows one metric holds after `days` of sampling with these tiers."""
+    span = days * DAY
+    raw = min(span, settings.raw_keep_s) / settings.sample_interval_s
+    mid = max(0.0, min(span, settings.mid_keep_s) - settings.raw_keep_s) / settings.mid_resolution_s
+    coarse = max(0.0, min(span, settings.coarse_keep_s) - settings.mid_keep_s) / settings.coarse_resolution_s
+    return raw + mid + coarse
+
+
+def simulate_month(root: Path, metric_count: int, days: int = 30) -> dict[str, float]:
+    """Write `days` of samples for `metric_count` metrics at the default interval, maintaining
+    hourly as the sampler does; report rows and the DB file's size."""
+    settings = LearningSettings()
+    registry = open_registry(root / "month")
+    names = [f"svc:s{i // 4}.m{i % 4}" for i in range(metric_count)]
+    step = settings.sample_interval_s
+    per_hour = int(3600 / step)
+    rng = random.Random(3)
+    start = time.perf_counter()
+    for hour in range(days * 24):
+        t0 = hour * 3600.0
+        batch = [Sample(name, t0 + k * step, rng.random() * 100, 1000.0 if name.endswith("m2") else None)
+                 for k in range(per_hour) for name in names]
+        metrics.add_samples(batch)
+        MetricSampler(settings).maintain(now=t0 + 3600.0)
+    elapsed = time.perf_counter() - start
+    rows = metrics.count_samples()
+    db = root / "month" / "grace.db"
+    registry.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = db.stat().st_size
+    page_size = registry.database.execute_sql("PRAGMA page_size").fetchone()[0]
+    free = registry.database.execute_sql("PRAGMA freelist_count").fetchone()[0] * page_size
+    registry.close()
+    return {"metrics": metric_count, "days": days, "rows": rows, "rows_expected": rows_per_metric(settings, days)
+            * metric_count, "db_mb": size / 2**20, "free_mb": free / 2**20,
+            "bytes_per_row": (size - free) / rows, "simulate_s": elapsed}
+
+
+# ---------------------------------------------------------------------- MTTR
+def mttr_with_training(heal_once: Callable[[], float], rounds: int = 10) -> dict[str, float]:
+    """FOR THE LEAD, once the supervisor lands: `heal_once()` breaks a service, waits for the
+    supervisor to heal it and returns the MTTR in seconds (e.g. from the supervisor bench).
+    Runs it `rounds` times idle, then with a training job busy in a LearningRunner."""
+    idle = [heal_once() for _ in range(rounds)]
+    with training_load():
+        busy = [heal_once() for _ in range(rounds)]
+    return {"idle_median_s": statistics.median(idle), "training_median_s": statistics.median(busy),
+            "ratio": statistics.median(busy) / statistics.median(idle)}
+
+
+class training_load:
+    """A LearningRunner training detectors non-stop, the way train_anomaly does (FitProcess)."""
+
+    def __enter__(self) -> "training_load":
+        self.dir = tempfile.TemporaryDirectory()
+        self.registry = open_registry(Path(self.dir.name))
+        self.runner = LearningRunner(self.registry, workers=1)
+        history = synthetic(5760)
+
+        ts, values = [s.ts for s in history], [s.value for s in history]
+
+        def train_forever(ctx):  # what train_anomaly does per series, without end
+            with FitProcess() as fitter:
+                i = 0
+                while True:
+                    ctx.progress(i % 100, f"fitting {i % 40}/40 series")
+                    state, _ = fitter.fit("m", ts, values, 0.305)
+                    AnomalyDetector.from_state(state)
+                    i += 1
+
+        self.runner.register_job("train_forever", "ml_training", train_forever)
+        self.runner.start(schedule=False)
+        self.task = self.runner.run_now("train_forever")
+        while self.registry.get(self.task).status != "active":
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.stop()
+        self.registry.close()
+        self.dir.cleanup()
+
+
+def heal_proxy_once() -> float:
+    """A stand-in healing cycle until the supervisor's bench is wired in: a service process
+    listening on 127.0.0.1 is killed, its death noticed by polling, a new one spawned and
+    verified by a TCP connect. Returns seconds from the kill to the verified connect."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ("import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+              f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(600)")
+    first = subprocess.Popen([sys.executable, "-c", server])
+    wait_port(port)
+    start = time.perf_counter()
+    first.kill()
+    while first.poll() is None:
+        time.sleep(0.005)
+    second = subprocess.Popen([sys.executable, "-c", server])
+    wait_port(port)
+    elapsed = time.perf_counter() - start
+    second.kill()
+    second.wait()
+    return elapsed
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"port {port} never opened")
+
+
+# ---------------------------------------------------------------------- report
+def report(args: argparse.Namespace) -> str:
+    settings = LearningSettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sampler = bench_sampler(root)
+        training = bench_training()
+        online = bench_online(root)
+        forecast = bench_forecast()
+        month = simulate_month(root, args.month_metrics, args.days)
+    proxy = mttr_with_training(heal_proxy_once, rounds=args.heal_rounds)
+    per_metric_month = rows_per_metric(settings, 30)
+    per_metric_year = rows_per_metric(settings, 365)
+    lines = [
+        f"Machine: {platform.processor() or platform.machine()}, nproc {os.cpu_count()}, "
+        f"Python {platform.python_version()}",
+        "",
+        "| what | figure |",
+        "|---|---|",
+        f"| sampler round (host + {5} real services, {sampler['metrics_per_round']} metrics, DB write) | "
+        f"median {sampler['ms_per_round_median']:.2f} ms, p95 {sampler['ms_per_round_p95']:.2f} ms |",
+        f"| online scoring per sample (detector step + incident check) | {online['us_per_sample']:.1f} µs |",
+        f"| incidents opened on {online['samples']} steady noisy samples after training | "
+        f"{online['incidents_on_steady_noise']} |",
+        f"| detector state per metric (JSON) | {online['state_kb']:.0f} kB |",
+        f"| training: fit one series of {training['points_per_series']} points (24 h at 15 s) | "
+        f"{training['ms_per_series']:.0f} ms ({training['us_per_point']:.2f} µs/point) |",
+        f"| training: {training['series']} series | {training['s_total']:.1f} s |",
+        f"| forecast one resource, {forecast['points']} points (7 days at the default tiers) | "
+        f"{forecast['ms_per_series']:.1f} ms |",
+        f"| rows per metric after 30 days at the defaults (computed) | {per_metric_month:.0f} |",
+        f"| rows per metric at steady state, 1 year (computed) | {per_metric_year:.0f} |",
+        f"| simulated {month['days']} days × {month['metrics']} metrics: rows (expected) | "
+        f"{month['rows']} ({month['rows_expected']:.0f}) |",
+        f"| simulated month: DB file / of which free pages / bytes per row | {month['db_mb']:.1f} MB / "
+        f"{month['free_mb']:.1f} MB / {month['bytes_per_row']:.0f} B |",
+        f"| heal-cycle proxy (kill, notice, respawn, TCP verify): idle / with training / ratio | "
+        f"{proxy['idle_median_s'] * 1e3:.0f} ms / {proxy['training_median_s'] * 1e3:.0f} ms / "
+        f"{proxy['ratio']:.2f} |",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--month-metrics", type=int, default=20)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--heal-rounds", type=int, default=10)
+    parser.add_argument("--write", metavar="FILE", help="replace the measured block of this markdown file")
+    args = parser.parse_args()
+    text = report(args)
+    print(text)
+    if args.write:
+        path = Path(args.write)
+        doc = path.read_text()
+        begin, end = "<!-- measured:begin -->", "<!-- measured:end -->"
+        head, _, rest = doc.partition(begin)
+        _, _, tail = rest.partition(end)
+        path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Load, discover and validate the TOML config into typed dataclasses.
+
+Every problem becomes `FILE:LINE: field: message`; all of them are collected so
+`grace-tui config check` can print the lot, and nothing raises a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import fields as dc_fields
+from pathlib import Path
+from typing import Any, Callable
+
+from grace_tui.config.locate import Locator
+from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, Config, HostChecks, ServiceConfig,
+                                    SupervisorSettings)
+from grace_tui.errors import ConfigError
+from grace_tui.paths import config_dir
+
+SYSTEM_CONFIG = Path("/etc/grace-tui/config.toml")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+ARGV_FIELDS = {"command", "start", "restart", "stop", "on_escalate"}
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class ConfigInvalid(ConfigError):
+    """One or more `FILE:LINE: field: message` errors."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        more = f" (and {len(errors) - 1} more; see `grace-tui config check`)" if len(errors) > 1 else ""
+        super().__init__(errors[0] + more)
+
+
+# ---------------------------------------------------------------------- discovery
+def find_config_path(explicit: Path | None = None) -> Path | None:
+    """--config, else $XDG_CONFIG_HOME/grace-tui/config.toml, else /etc/grace-tui/config.toml."""
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    for candidate in (config_dir() / "config.toml", SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load `path` (or the discovered file); the built-in host-only default when there is none."""
+    found = find_config_path(path)
+    if found is None:
+        return config_from_dict({}, source="<built-in default>")
+    try:
+        text = found.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigInvalid([f"{found}:0: config: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigInvalid([f"{found}:0: config: cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
+    return config_from_text(text, source=str(found), path=found)
+
+
+def config_from_text(text: str, source: str, path: Path | None = None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = match.group(1) if match else str(max(1, len(text.splitlines())))  # "at end of document"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigInvalid([f"{source}:{line}: toml: {message}"]) from None
+    return config_from_dict(data, source=source, text=text, path=path)
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<dict>", text: str = "",
+                     path: Path | None = None) -> Config:
+    """Validate plain data (parsed TOML, or to_dict() with overrides) into a Config."""
+    v = _Validator(source, Locator(text))
+    config = v.config(data)
+    if v.errors:
+        raise ConfigInvalid(v.errors)
+    config.source_path = path
+    config.raw = data
+    return config
+
+
+# ---------------------------------------------------------------------- validation
+class _Validator:
+    def __init__(self, source: str, locator: Locator):
+        self.source = source
+        self.locator = locator
+        self.errors: list[str] = []
+
+    def error(self, path: tuple[str, ...], message: str) -> None:
+        self.errors.append(f"{self.source}:{self.locator.line(path)}: {'.'.join(path)}: {message}")
+
+    def config(self, data: dict[str, Any]) -> Config:
+        known = {"supervisor", "host", "services", "learning", "governance"}
+        for key in data:
+            if key not in known:
+                self.error((key,), f"unknown section; expected one of {', '.join(sorted(known))}")
+        config = Config()
+        config.supervisor = self.settings(self.table(data, ("supervisor",)), ("supervisor",), SupervisorSettings)
+        config.host = self.settings(self.table(data, ("host",)), ("host",), HostChecks)
+        config.learning = self.table(data, ("learning",))  # owned by the learning helper: kept as is
+        config.governance = self.table(data, ("governance",))
+        for name, table in self.table(data, ("services",)).items():
+            path = ("services", name)
+            if not _NAME.match(name):
+                self.error(path, "service names use letters, digits, '.', '_' and '-' (at most 64)")
+            elif not isinstance(table, dict):
+                self.error(path, "must be a table ([services.NAME])")
+            else:
+                service = self.service(name, table, path)
+                if service:
+                    config.services[name] = service
+        self.check_ports(config)
+        return config
+
+    def table(self, data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+        value = data.get(path[-1], {})
+        if not isinstance(value, dict):
+            self.error(path, "must be a table")
+            return {}
+        return value
+
+    # one checker per Python type of a dataclass field
+    def value(self, path: tuple[str, ...], raw: Any, kind: str) -> Any:
+        checks: dict[str, Callable[[Any], Any]] = {
+            "float": lambda x: float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None,
+            "int": lambda x: x if isinstance(x, int) and not isinstance(x, bool) else None,
+            "bool": lambda x: x if isinstance(x, bool) else None,
+            "str": lambda x: x if isinstance(x, str) else None,
+            "argv": lambda x: list(x) if isinstance(x, list) and x and all(isinstance(a, str) and a for a in x)
+            else None,
+            "strlist": lambda x: list(x) if isinstance(x, list) and all(isinstance(a, str) for a in x) else None,
+            "env": lambda x: dict(x) if isinstance(x, dict) and all(isinstance(a, str) for a in x.values())
+            else None,
+        }
+        names = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string",
+                 "argv": "a non-empty list of strings (an argv; no shell)", "strlist": "a list of strings",
+                 "env": "a table of strings"}
+        result = checks[kind](raw)
+        if result is None:
+            self.error(path, f"must be {names[kind]}, got {_show(raw)}")
+        return result
+
+    def settings(self, table: dict[str, Any], path: tuple[str, ...], cls: type) -> Any:
+        kinds = {f.name: "argv" if f.name in ARGV_FIELDS else _kind(f.type) for f in dc_fields(cls)}
+        kinds.pop("commands", None), kinds.pop("remediation", None)
+        values: dict[str, Any] = {}
+        for key, raw in table.items():
+            if key not in kinds:
+                self.error(path + (key,), f"unknown option; expected one of {', '.join(sorted(kinds))}")
+                continue
+            value = self.value(path + (key,), raw, kinds[key])
+            if value is not None:
+                values[key] = value
+        for key, value in values.items():
+            self.bounds(path + (key,), key, value)
+        return cls(**values)
+
+    def bounds(self, path: tuple[str, ...], key: str, value: Any) -> None:
+        positive = {"check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
+                    "start_timeout", "stop_timeout", "restart_window", "backoff_max", "output_limit", "history",
+                    "samples", "threshold_samples", "failures_before_incident", "restart_budget"}
+        if key in positive and value <= 0:
+            self.error(path, f"must be greater than 0, got {value}")
+        if key in ("backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu") and value < 0:
+            self.error(path, f"must not be negative, got {value}")
+        if key in ("port", "metrics_port", "http_status") and not (1 <= value <= 65535):
+            self.error(path, f"must be between 1 and 65535, got {value}")
+        if key in ("disk_min_free_pct", "memory_min_available_pct") and not (0 <= value <= 100):
+            self.error(path, f"must be a percentage between 0 and 100, got {value}")
+        if key == "severity" and value not in SEVERITIES:
+            self.error(path, f"must be one of {', '.join(SEVERITIES)}, got {value!r}")
+        if key == "cmdline_pattern":
+            try:
+                re.compile(value)
+            except re.error as exc:
+                self.error(path, f"not a valid regular expression: {exc}")
+
+    def service(self, name: str, table: dict[str, Any], path: tuple[str, ...]) -> ServiceConfig | None:
+        table = dict(table)
+        remediation = table.pop("remediation", {})
+        commands = table.pop("commands", {})
+        mode = table.get("mode") or ("managed" if "command" in table else "watched")
+        table["mode"] = mode
+        service: ServiceConfig = self.settings({**table, "name": name}, path, ServiceConfig)
+        if mode not in ("managed", "watched"):
+            self.error(path + ("mode",), f"must be 'managed' or 'watched', got {mode!r}")
+        elif mode == "managed" and not service.command and "command" not in table:
+            self.error(path + ("command",), "a managed service needs `command`, an argv list")
+        elif mode == "watched" and not (service.pidfile or service.process_name or service.cmdline_pattern):
+            self.error(path, "a watched service needs `pidfile`, `process_name` or `cmdline_pattern`")
+        if service.cwd and not Path(service.cwd).is_dir():
+            self.error(path + ("cwd",), f"directory {service.cwd} does not exist")
+        service.commands = self.commands(commands, path + ("commands",))
+        service.remediation = self.remediation(remediation, path + ("remediation",), service)
+        return service
+
+    def commands(self, table: Any, path: tuple[str, ...]) -> dict[str, list[str]]:
+        if not isinstance(table, dict):
+            self.error(path, "must be a table of NAME = [argv]")
+            return {}
+        out = {}
+        for key, raw in table.items():
+            argv = self.value(path + (key,), raw, "argv")
+            if argv:
+                out[key] = argv
+        return out
+
+    def remediation(self, table: Any, path: tuple[str, ...], service: ServiceConfig) -> dict[str, list[str]]:
+        if not isinstance(table, dict):
+            self.error(path, "must be a table of KIND = [actions]")
+            return {}
+        out = {}
+        for kind, raw in table.items():
+            if kind not in INCIDENT_KINDS:
+                self.error(path + (kind,), f"unknown incident kind; one of {', '.join(INCIDENT_KINDS)}")
+                continue
+            actions = self.value(path + (kind,), raw, "strlist")
+            for action in actions or []:
+                if action.startswith("run:") and action[4:] in service.commands:
+                    continue
+                if action not in BUILTIN_ACTIONS:
+                    self.error(path + (kind,), f"unknown action {action!r}; use {', '.join(BUILTIN_ACTIONS)} "
+                                               "or run:NAME with NAME in [services.X.commands]")
+            if actions is not None:
+                out[kind] = actions
+        return out
+
+    def check_ports(self, config: Config) -> None:
+        seen: dict[int, str] = {}
+        for name, service in config.services.items():
+            if service.port is None:
+                continue
+            if service.port in seen:
+                self.error(("services", name, "port"), f"port {service.port} is also used by service "
+                                                       f"{seen[service.port]!r}")
+            seen[service.port] = name
+
+
+def _kind(annotation: Any) -> str:
+    text = str(annotation)
+    if "dict[str, str]" in text:
+        return "env"
+    if "list[str]" in text:
+        return "strlist"
+    for kind in ("bool", "float", "int", "str"):
+        if kind in text:
+            return kind
+    return "str"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def default_config_text() -> str:
+    """What the built-in default amounts to, for `config check` without a file."""
+    return "# built-in default: host checks (disk, memory, load), no services, no remediation\n"
+
+
+__all__ = ["ConfigInvalid", "config_from_dict", "config_from_text", "find_config_path", "load_config",
+           "default_config_text"]

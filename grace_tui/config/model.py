@@ -1,0 +1,99 @@
+"""The typed config: what the supervisor, learning and governance read."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INCIDENT_KINDS = ("process_down", "port_unreachable", "port_in_use", "http_unhealthy", "resource_threshold",
+                  "crash_loop", "disk_low", "memory_low", "load_high")
+# What a service does about each kind unless its config says otherwise.
+DEFAULT_REMEDIATION: dict[str, list[str]] = {
+    "process_down": ["restart"],
+    "port_unreachable": ["restart"],
+    "port_in_use": ["free_port", "restart"],
+    "http_unhealthy": ["restart"],
+    "resource_threshold": ["restart"],
+}
+BUILTIN_ACTIONS = ("restart", "free_port", "none")  # plus "run:NAME" for a [services.X.commands] argv
+
+
+@dataclass
+class ServiceConfig:
+    name: str
+    mode: str  # managed (we start and own it) | watched (an existing process)
+    command: list[str] = field(default_factory=list)
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    pidfile: str | None = None
+    process_name: str | None = None
+    cmdline_pattern: str | None = None
+    start: list[str] = field(default_factory=list)
+    restart: list[str] = field(default_factory=list)
+    stop: list[str] = field(default_factory=list)
+    port: int | None = None
+    connect_timeout: float = 1.0
+    http_url: str | None = None
+    http_status: int = 200
+    http_timeout: float = 2.0
+    cpu_max_pct: float | None = None
+    rss_max_mb: float | None = None
+    fds_max: int | None = None
+    threshold_samples: int = 3
+    failures_before_incident: int = 2
+    start_timeout: float = 10.0
+    stop_timeout: float = 5.0
+    min_uptime: float = 1.0  # a process that lived this long was healthy: its exit resets the backoff
+    restart_budget: int = 5
+    restart_window: float = 60.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    on_escalate: list[str] = field(default_factory=list)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    remediation: dict[str, list[str]] = field(default_factory=dict)
+    severity: str = "high"
+    autostart: bool = True
+
+    def actions_for(self, kind: str) -> list[str]:
+        return list(self.remediation.get(kind, DEFAULT_REMEDIATION.get(kind, [])))
+
+
+@dataclass
+class SupervisorSettings:
+    check_interval: float = 10.0  # port, HTTP and resource checks
+    host_check_interval: float = 30.0
+    stop_services_on_exit: bool = True
+    dry_run: bool = False
+    metrics_port: int | None = None  # serve metrics on metrics_bind:PORT when set
+    metrics_bind: str = "127.0.0.1"
+    output_limit: int = 4096  # bytes of a command's output kept in the timeline
+    command_timeout: float = 30.0
+    history: int = 60  # resource samples kept per service for sparklines
+
+
+@dataclass
+class HostChecks:
+    enabled: bool = True
+    mounts: list[str] = field(default_factory=lambda: ["/"])
+    disk_min_free_pct: float = 10.0
+    memory_min_available_pct: float = 5.0
+    load_max_per_cpu: float | None = 4.0
+    samples: int = 3  # consecutive bad samples before an incident
+
+
+@dataclass
+class Config:
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
+    supervisor: SupervisorSettings = field(default_factory=SupervisorSettings)
+    host: HostChecks = field(default_factory=HostChecks)
+    learning: dict[str, Any] = field(default_factory=dict)
+    governance: dict[str, Any] = field(default_factory=dict)
+    source_path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (what the TOML said), for overrides and re-validation."""
+        return copy.deepcopy(self.raw)

@@ -1,0 +1,72 @@
+"""Hot reload: watch the config file with watchfiles and hand each valid version on.
+
+The directory is watched (editors replace files by rename); an invalid version is
+reported through `on_error` and the last good config keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+from grace_tui.config.loader import load_config
+from grace_tui.config.model import Config
+from grace_tui.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class ConfigWatcher:
+    def __init__(self, path: Path, on_config: Callable[[Config], None], on_error: Callable[[str], None]):
+        self.path = Path(path).resolve()
+        self.on_config = on_config
+        self.on_error = on_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_text: str | None = self._read()
+
+    def _read(self) -> str | None:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="grace-config-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from watchfiles import watch
+
+        name = self.path.name
+        try:
+            for changes in watch(self.path.parent, stop_event=self._stop, debounce=200, step=50,
+                                 rust_timeout=1000, yield_on_timeout=False,
+                                 watch_filter=lambda _change, p: Path(p).name == name):
+                if changes:
+                    self.reload()
+        except Exception as exc:  # the watcher must never take the supervisor down
+            log.error("config watcher stopped: %s", exc)
+
+    def reload(self) -> bool:
+        """Load the file now; apply it if valid and changed. Returns True when applied."""
+        text = self._read()
+        if text is None or text == self._last_text:
+            return False
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            log.error("config change rejected, keeping the last good config: %s", exc)
+            self.on_error(str(exc))
+            self._last_text = text
+            return False
+        self._last_text = text
+        self.on_config(config)
+        return True

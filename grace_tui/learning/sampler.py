@@ -1,0 +1,220 @@
+"""Metric history: sample host and per-service metrics into the registry's DB.
+
+Each `sample_once()` reads, with psutil:
+  host     host.cpu_pct, host.load1, host.mem_used (capacity: total), host.fds
+           (capacity: fs.file-max), disk:MOUNT per watched mount (used bytes,
+           capacity: used + free for unprivileged users)
+  dirs     dir:PATH for each `watch_dirs` entry (bytes of files under it, capacity: its quota)
+  services svc:NAME.cpu_pct / .rss_bytes (the service's process tree), .fds
+           (capacity: its RLIMIT_NOFILE), .connect_ms (the supervisor's last probe)
+
+`maintain()` keeps the table bounded: raw samples for `raw_keep_s`, then
+`mid_resolution_s` means until `mid_keep_s`, then `coarse_resolution_s` means
+until `coarse_keep_s`, then nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Callable
+
+import psutil
+
+from grace_tui.learning.settings import LearningSettings
+from grace_tui.registry import metrics
+from grace_tui.registry.metrics import RAW, Sample
+from grace_tui.registry.services import ServiceView, list_services
+
+log = logging.getLogger(__name__)
+
+MAX_DIR_ENTRIES = 200_000  # a watched dir bigger than this is not walked again
+
+
+class MetricSampler:
+    def __init__(
+        self,
+        settings: LearningSettings | None = None,
+        on_samples: Callable[[list[Sample]], None] | None = None,
+    ):
+        self.settings = settings or LearningSettings()
+        self.on_samples = on_samples
+        self._procs: dict[tuple[int, float], psutil.Process] = {}  # keeps cpu_percent baselines
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_maintain = 0.0
+        self.errors = 0
+        psutil.cpu_percent(None)  # first call only sets the baseline
+
+    # ------------------------------------------------------------------ sampling
+    def sample_once(self, now: float | None = None) -> list[Sample]:
+        """Take one sample of every metric, store it, hand it to `on_samples`."""
+        ts = time.time() if now is None else now
+        found: list[Sample] = []
+        if self.settings.sample_host:
+            found += host_samples(ts, self.settings.disk_paths)
+        for path, quota in self.settings.watch_dirs.items():
+            used = dir_bytes(path)
+            if used is not None:
+                found.append(Sample(f"dir:{path}", ts, float(used), quota))
+        if self.settings.sample_services:
+            for service in list_services():
+                found += self.service_samples(service, ts)
+        metrics.add_samples(found)
+        if self.on_samples:
+            self.on_samples(found)
+        return found
+
+    def service_samples(self, service: ServiceView, ts: float) -> list[Sample]:
+        """A service's metrics, from its process tree; the supervisor's row where we may not look."""
+        prefix = f"svc:{service.name}."
+        cpu, rss, fds, fd_limit = service.cpu_pct, service.rss_bytes, service.num_fds, None
+        tree = self._tree(service.pid) if service.pid and service.state == "running" else []
+        if tree:
+            try:
+                cpu = sum(p.cpu_percent(None) for p in tree)
+                rss = sum(p.memory_info().rss for p in tree)
+                fds = tree[0].num_fds()
+                fd_limit = float(tree[0].rlimit(psutil.RLIMIT_NOFILE)[0])
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                pass  # keep what the supervisor reported
+        found = []
+        if cpu is not None:
+            found.append(Sample(prefix + "cpu_pct", ts, float(cpu)))
+        if rss is not None:
+            found.append(Sample(prefix + "rss_bytes", ts, float(rss)))
+        if fds is not None:
+            found.append(Sample(prefix + "fds", ts, float(fds), fd_limit if fd_limit and fd_limit > 0 else None))
+        if service.connect_ms is not None:
+            found.append(Sample(prefix + "connect_ms", ts, float(service.connect_ms)))
+        return found
+
+    def _tree(self, pid: int) -> list[psutil.Process]:
+        """The process and its descendants, as cached Process objects (cpu_percent needs them)."""
+        try:
+            root = psutil.Process(pid)
+            members = [root, *root.children(recursive=True)]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return []
+        tree = []
+        for proc in members:
+            try:
+                key = (proc.pid, proc.create_time())
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            cached = self._procs.get(key)
+            if cached is None:
+                cached = self._procs[key] = proc
+                try:
+                    cached.cpu_percent(None)  # baseline; the next call measures
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            tree.append(cached)
+        if len(self._procs) > 4096:  # forget processes that are gone
+            self._procs = {k: p for k, p in self._procs.items() if p.is_running()}
+        return tree
+
+    # ------------------------------------------------------------------ retention
+    def maintain(self, now: float | None = None) -> dict[str, int]:
+        """Fold aged raw samples into means and drop the oldest; returns rows removed per step."""
+        s = self.settings
+        ts = time.time() if now is None else now
+        return {
+            "raw_folded": metrics.downsample(ts - s.raw_keep_s, RAW, s.mid_resolution_s),
+            "mid_folded": metrics.downsample(ts - s.mid_keep_s, s.mid_resolution_s, s.coarse_resolution_s),
+            "expired": metrics.expire(ts - s.coarse_keep_s, s.coarse_resolution_s),
+        }
+
+    # ------------------------------------------------------------------ thread
+    def start(self) -> "MetricSampler":
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="grace-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        from grace_tui.registry.db import database
+
+        try:
+            while not self._stop.wait(self.settings.sample_interval_s):
+                self._tick()
+        finally:
+            database.close()  # this thread's connection
+
+    def _tick(self) -> None:
+        try:
+            self.sample_once()
+            now = time.time()
+            if now - self._last_maintain >= self.settings.maintain_every_s:
+                self._last_maintain = now
+                self.maintain(now)
+        except Exception:  # a failed sample must not stop sampling
+            self.errors += 1
+            log.exception("metric sampling failed")
+
+
+def host_samples(ts: float, disk_paths: list[str] | None) -> list[Sample]:
+    found = [Sample("host.cpu_pct", ts, psutil.cpu_percent(None))]
+    mem = psutil.virtual_memory()
+    found.append(Sample("host.mem_used", ts, float(mem.total - mem.available), float(mem.total)))
+    try:
+        found.append(Sample("host.load1", ts, os.getloadavg()[0]))
+    except OSError:
+        pass
+    fds = host_fds()
+    if fds:
+        found.append(Sample("host.fds", ts, fds[0], fds[1]))
+    for mount in disk_paths if disk_paths is not None else mounted_partitions():
+        try:
+            usage = psutil.disk_usage(mount)
+        except OSError:
+            continue  # unmounted since, or not readable
+        found.append(Sample(f"disk:{mount}", ts, float(usage.used), float(usage.used + usage.free)))
+    return found
+
+
+def mounted_partitions() -> list[str]:
+    return sorted({p.mountpoint for p in psutil.disk_partitions(all=False)})
+
+
+def host_fds() -> tuple[float, float] | None:
+    """(allocated, maximum) file handles of the whole host (Linux)."""
+    try:
+        with open("/proc/sys/fs/file-nr") as f:
+            allocated, _, maximum = f.read().split()[:3]
+        return float(allocated), float(maximum)
+    except (OSError, ValueError):
+        return None
+
+
+def dir_bytes(path: str) -> int | None:
+    """Bytes of the regular files under `path` (symlinks not followed); None if unreadable."""
+    total = entries = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    if entries > MAX_DIR_ENTRIES:
+                        log.warning("%s: more than %d entries, size is a lower bound", path, MAX_DIR_ENTRIES)
+                        return total
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+        except OSError:
+            if entries == 0 and not os.path.isdir(path):
+                return None
+    return total

@@ -1,0 +1,32 @@
+"""The learning subsystem of one engine: metric sampler, online monitor, job runner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grace_tui.learning.jobs import register_standard_jobs
+from grace_tui.learning.online import OnlineMonitor
+from grace_tui.learning.runner import LearningRunner
+from grace_tui.learning.sampler import MetricSampler
+from grace_tui.learning.settings import LearningSettings
+from grace_tui.registry import Registry
+
+
+class LearningService:
+    def __init__(self, registry: Registry, incidents: Any, config: dict[str, Any] | LearningSettings | None = None):
+        self.settings = config if isinstance(config, LearningSettings) else LearningSettings.from_dict(config)
+        self.online = OnlineMonitor(incidents, self.settings)
+        self.sampler = MetricSampler(self.settings, on_samples=self.online.on_samples)
+        self.runner = LearningRunner(registry, incidents, workers=self.settings.workers)
+        register_standard_jobs(self.runner, self.online, self.settings)
+
+    def start(self, *, sample: bool = True, schedule: bool = True) -> "LearningService":
+        self.online.load()
+        if sample:
+            self.sampler.start()
+        self.runner.start(schedule=schedule)
+        return self
+
+    def stop(self) -> None:
+        self.sampler.stop()
+        self.runner.stop()

@@ -1,0 +1,215 @@
+"""Metric history and learned model state: tables and queries.
+
+A metric is a named series ("host.cpu_pct", "disk:/var", "svc:web.rss_bytes").
+Samples are stored in tiers of resolution: raw (0), then means over
+`resolution` seconds once they age. `downsample()` folds old rows of one tier
+into the next and `expire()` drops the coarsest beyond retention, so the table
+stays bounded. `capacity` is set for resources that can run out (disk, memory,
+fds) and is what the exhaustion forecaster needs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import peewee
+
+from grace_tui.registry.db import BaseModel, database
+
+RAW = 0  # resolution of samples as taken
+
+
+class MetricSeries(BaseModel):
+    """One series; samples refer to it by a small integer to keep rows short."""
+
+    id = peewee.AutoField()
+    name = peewee.CharField(max_length=255, unique=True)
+
+
+class MetricSample(BaseModel):
+    series = peewee.IntegerField()  # MetricSeries.id (no FK: bulk deletes stay cheap)
+    resolution = peewee.IntegerField(default=RAW)  # 0 = raw, else seconds per mean
+    ts = peewee.DoubleField()  # epoch seconds; bucket start for means
+    value = peewee.DoubleField()
+    capacity = peewee.DoubleField(null=True)
+
+    class Meta:
+        indexes = ((("series", "resolution", "ts"), True),)
+
+
+class ModelState(BaseModel):
+    """A trained model for one metric (e.g. kind "anomaly"), JSON state plus its stats."""
+
+    kind = peewee.CharField(max_length=32)
+    metric = peewee.CharField(max_length=255)
+    state = peewee.TextField()
+    stats = peewee.TextField(default="{}")
+    trained_at = peewee.DoubleField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("kind", "metric")
+
+
+@dataclass(frozen=True)
+class Sample:
+    metric: str
+    ts: float
+    value: float
+    capacity: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelView:
+    kind: str
+    metric: str
+    state: dict[str, Any]
+    stats: dict[str, Any]
+    trained_at: float
+
+
+# ---------------------------------------------------------------------- series
+# name -> id per open database; an id never changes once assigned.
+_series_ids: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyDictionary()
+
+
+def series_id(name: str) -> int:
+    cache = _series_ids.setdefault(database.obj, {})
+    cached = cache.get(name)
+    if cached is not None:
+        return cached
+    MetricSeries.insert(name=name).on_conflict_ignore().execute()
+    sid = MetricSeries.get(MetricSeries.name == name).id
+    cache[name] = sid
+    return sid
+
+
+def metric_names(prefix: str = "") -> list[str]:
+    query = MetricSeries.select(MetricSeries.name).order_by(MetricSeries.name)
+    if prefix:
+        query = query.where(MetricSeries.name.startswith(prefix))
+    return [row.name for row in query]
+
+
+# ---------------------------------------------------------------------- writing
+def add_samples(samples: Iterable[Sample]) -> int:
+    """Store raw samples in one transaction; a repeated (metric, ts) is ignored."""
+    rows = [
+        {"series": series_id(s.metric), "resolution": RAW, "ts": s.ts, "value": s.value, "capacity": s.capacity}
+        for s in samples
+    ]
+    if not rows:
+        return 0
+    with database.atomic():
+        for start in range(0, len(rows), 200):  # stay under SQLite's bound-variable limit
+            MetricSample.insert_many(rows[start:start + 200]).on_conflict_ignore().execute()
+    return len(rows)
+
+
+def downsample(older_than: float, from_resolution: int, to_resolution: int) -> int:
+    """Replace rows of one tier older than `older_than` by `to_resolution`-second means.
+
+    Only whole buckets are folded (the cut-off is rounded down to a bucket
+    boundary), so a bucket is never split between two passes. Returns rows removed.
+    """
+    cutoff = (older_than // to_resolution) * to_resolution
+    old = (MetricSample.resolution == from_resolution) & (MetricSample.ts < cutoff)
+    buckets: dict[tuple[int, float], list[float]] = {}
+    query = MetricSample.select(MetricSample.series, MetricSample.ts, MetricSample.value, MetricSample.capacity)
+    for series, ts, value, capacity in query.where(old).tuples().iterator():
+        acc = buckets.setdefault((series, (ts // to_resolution) * to_resolution), [0.0, 0, None])
+        acc[0] += value
+        acc[1] += 1
+        if capacity is not None:
+            acc[2] = capacity if acc[2] is None else max(acc[2], capacity)
+    rows = [
+        {"series": series, "resolution": to_resolution, "ts": ts, "value": total / n, "capacity": cap}
+        for (series, ts), (total, n, cap) in buckets.items()
+    ]
+    with database.atomic():
+        for start in range(0, len(rows), 200):
+            MetricSample.insert_many(rows[start:start + 200]).on_conflict_ignore().execute()
+        removed = MetricSample.delete().where(old).execute()
+    return removed
+
+
+def expire(older_than: float, resolution: int) -> int:
+    """Delete rows of one tier older than `older_than`; returns how many."""
+    return (
+        MetricSample.delete()
+        .where((MetricSample.resolution == resolution) & (MetricSample.ts < older_than))
+        .execute()
+    )
+
+
+# ---------------------------------------------------------------------- reading
+def samples(
+    metric: str,
+    since: float | None = None,
+    until: float | None = None,
+    resolution: int | None = None,
+) -> list[Sample]:
+    """A metric's samples, oldest first: one tier, or every tier merged by time."""
+    sid = MetricSeries.get_or_none(MetricSeries.name == metric)
+    if sid is None:
+        return []
+    query = MetricSample.select(MetricSample.ts, MetricSample.value, MetricSample.capacity).where(
+        MetricSample.series == sid.id
+    )
+    if resolution is not None:
+        query = query.where(MetricSample.resolution == resolution)
+    if since is not None:
+        query = query.where(MetricSample.ts >= since)
+    if until is not None:
+        query = query.where(MetricSample.ts <= until)
+    return [Sample(metric, ts, value, cap) for ts, value, cap in query.order_by(MetricSample.ts).tuples()]
+
+
+def latest(metric: str) -> Sample | None:
+    found = samples_tail(metric, 1)
+    return found[-1] if found else None
+
+
+def samples_tail(metric: str, count: int) -> list[Sample]:
+    """The newest `count` samples of a metric (any tier), oldest first."""
+    sid = MetricSeries.get_or_none(MetricSeries.name == metric)
+    if sid is None:
+        return []
+    query = (
+        MetricSample.select(MetricSample.ts, MetricSample.value, MetricSample.capacity)
+        .where(MetricSample.series == sid.id)
+        .order_by(MetricSample.ts.desc())
+        .limit(count)
+    )
+    return [Sample(metric, ts, value, cap) for ts, value, cap in reversed(list(query.tuples()))]
+
+
+def count_samples(resolution: int | None = None) -> int:
+    query = MetricSample.select()
+    if resolution is not None:
+        query = query.where(MetricSample.resolution == resolution)
+    return query.count()
+
+
+# ---------------------------------------------------------------------- models
+def save_model(kind: str, metric: str, state: dict[str, Any], stats: dict[str, Any], at: float | None = None) -> None:
+    now = at if at is not None else time.time()
+    ModelState.insert(kind=kind, metric=metric, state=json.dumps(state), stats=json.dumps(stats),
+                      trained_at=now).on_conflict(
+        conflict_target=[ModelState.kind, ModelState.metric],
+        update={ModelState.state: json.dumps(state), ModelState.stats: json.dumps(stats), ModelState.trained_at: now},
+    ).execute()
+
+
+def load_models(kind: str) -> list[ModelView]:
+    rows = ModelState.select().where(ModelState.kind == kind).order_by(ModelState.metric)
+    return [ModelView(r.kind, r.metric, json.loads(r.state), json.loads(r.stats), r.trained_at) for r in rows]
+
+
+def model_stats(kind: str) -> dict[str, dict[str, Any]]:
+    """metric -> stats of every model of a kind, without loading the (large) states."""
+    rows = ModelState.select(ModelState.metric, ModelState.stats).where(ModelState.kind == kind)
+    return {r.metric: json.loads(r.stats) for r in rows}

@@ -1,0 +1,257 @@
+"""The Supervisor: runs every service, its periodic checks and the host checks.
+
+Exits are event driven (ExitWatcher); the periodic loop only does what cannot be
+event driven (ports, HTTP, resources, disk/memory/load) at a modest interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+import psutil
+
+from grace_tui.config.model import Config, ServiceConfig
+from grace_tui.events import Event, EventBus
+from grace_tui.incidents import IncidentLog
+from grace_tui.paths import StatePaths
+from grace_tui.registry import services as service_rows
+from grace_tui.registry.db import database
+from grace_tui.supervisor import host as host_checks
+from grace_tui.supervisor.exitwatch import ExitWatcher
+from grace_tui.supervisor.metrics import MetricsExporter
+from grace_tui.supervisor.probes import http_check, tcp_connect_ms
+from grace_tui.supervisor.service import ServiceRunner
+
+log = logging.getLogger(__name__)
+ChooseAction = Callable[[ServiceConfig, str, list[str]], str]
+
+
+class Supervisor:
+    def __init__(self, config: Config, incidents: IncidentLog, paths: StatePaths, events: EventBus | None = None,
+                 *, dry_run: bool = False):
+        self.config = config
+        self.incidents = incidents
+        self.paths = paths
+        self.events = events or incidents.events
+        self.dry_run = dry_run or config.supervisor.dry_run
+        self.choose_action: ChooseAction | None = None  # governance's bandit plugs in here
+        self.exit_watcher = ExitWatcher()
+        self.runners: dict[str, ServiceRunner] = {}
+        self.host = host_checks.HostMonitor(self)
+        self.metrics = MetricsExporter(self)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        service_rows.remove_services_except(list(self.config.services))
+        self._unsubscribe = self.events.subscribe(self._on_event)
+        with self._lock:
+            for name, service in self.config.services.items():
+                self._add(service)
+        self._thread = threading.Thread(target=self._check_loop, name="grace-checks", daemon=True)
+        self._thread.start()
+        self.metrics.start()
+        log.info("supervising %d service(s)%s", len(self.runners), " (dry run)" if self.dry_run else "")
+
+    def stop(self, leave_running: bool | None = None) -> None:
+        leave = (not self.config.supervisor.stop_services_on_exit) if leave_running is None else leave_running
+        self._stop.set()
+        self._kick.set()
+        if self._unsubscribe:
+            self._unsubscribe()
+        with self._lock:
+            runners = list(self.runners.values())
+        for runner in runners:
+            runner.post("shutdown", leave)
+        for runner in runners:
+            runner._thread.join(30)
+        if self._thread:
+            self._thread.join(10)
+        self.metrics.stop()
+        self.exit_watcher.close()
+
+    def _add(self, service: ServiceConfig) -> None:
+        runner = ServiceRunner(self, service)
+        self.runners[service.name] = runner
+        runner.set_state("stopped", "configured")
+        runner.start()
+
+    # ------------------------------------------------------------------ config
+    def apply_config(self, config: Config) -> dict[str, list[str]]:
+        """Apply a validated config: start added services, restart changed ones, leave the rest alone."""
+        with self._lock:
+            old = self.runners
+            added = [n for n in config.services if n not in old]
+            removed = [n for n in old if n not in config.services]
+            changed = [n for n in config.services if n in old and old[n].service != config.services[n]]
+            self.config = config
+            self.dry_run = self.dry_run or config.supervisor.dry_run
+            for name in removed + changed:
+                self.runners.pop(name).shutdown(leave_running=False)
+            service_rows.remove_services_except(list(config.services))
+            for name in added + changed:
+                self._add(config.services[name])
+        self.metrics.reconfigure()
+        summary = {"added": added, "removed": removed, "changed": changed}
+        log.info("config applied: %s", summary)
+        self.events.publish("config", "applied", summary)
+        self._kick.set()
+        return summary
+
+    def config_rejected(self, error: str) -> None:
+        self.events.publish("config", "rejected", error)
+
+    # ------------------------------------------------------------------ actions
+    def pick_action(self, service: ServiceConfig, kind: str, actions: list[str]) -> str:
+        if self.choose_action is not None:
+            try:
+                chosen = self.choose_action(service, kind, actions)
+                if chosen in actions:
+                    return chosen
+            except Exception:
+                log.exception("choose_action hook failed; using the first action")
+        return actions[0]
+
+    def retry(self, incident_id: str) -> str:
+        incident = self.incidents.get(incident_id)
+        runner = self.runners.get(incident.service or "")
+        if runner is None:
+            from grace_tui.errors import UserError
+
+            raise UserError(f"incident {incident_id} has no supervised service to retry")
+        runner.post("retry", incident_id)
+        return f"retrying {runner.name} ({incident.kind})"
+
+    def silence(self, incident_id: str, seconds: float) -> str:
+        incident = self.incidents.get(incident_id)
+        until = time.time() + float(seconds)
+        runner = self.runners.get(incident.service or "")
+        if runner is not None:
+            runner.silenced_until = until
+            runner.set_state(runner.state, f"silenced for {seconds:g}s")
+        self.incidents.note(incident_id, "silence", f"silenced for {seconds:g}s", {"until": until})
+        return f"silenced {incident.service or incident.kind} for {seconds:g}s"
+
+    def start_service(self, name: str) -> None:
+        self._runner(name).post("start", "start requested")
+
+    def stop_service(self, name: str) -> None:
+        self._runner(name).post("stop")
+
+    def _runner(self, name: str) -> ServiceRunner:
+        from grace_tui.errors import UserError
+
+        if name not in self.runners:
+            raise UserError(f"unknown service {name!r}")
+        return self.runners[name]
+
+    def _on_event(self, event: Event) -> None:
+        """Acknowledging a crash_loop incident re-arms its service."""
+        if event.topic != "incident":
+            return
+        self.metrics.dirty = True
+        for runner in list(self.runners.values()):
+            if runner.escalated_incident == event.key and runner.state == "escalated":
+                try:
+                    if self.incidents.get(event.key).acknowledged:
+                        runner.post("rearm")
+                except Exception:
+                    log.exception("checking acknowledgement of %s", event.key)
+
+    # ------------------------------------------------------------------ views
+    def services_snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"name": r.name, **r.row()} for r in self.runners.values()]
+
+    def write_row(self, runner: ServiceRunner) -> None:
+        try:
+            service_rows.upsert_service(runner.name, **runner.row())
+        except Exception:
+            log.exception("writing the state of %s", runner.name)
+
+    # ------------------------------------------------------------------ periodic checks
+    def _check_loop(self) -> None:
+        next_host = 0.0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                with database.atomic():  # one write transaction for the whole sample
+                    for runner in list(self.runners.values()):
+                        self.check_service(runner)
+                if started >= next_host and self.config.host.enabled:
+                    self.host.check()
+                    next_host = started + self.config.supervisor.host_check_interval
+                self.metrics.write()
+            except Exception:
+                log.exception("periodic checks failed")
+            self._kick.wait(self.config.supervisor.check_interval)
+            self._kick.clear()
+
+    def check_service(self, runner: ServiceRunner) -> None:
+        svc = runner.service
+        now = time.time()
+        if runner.state in ("stopped", "escalated", "failed", "backoff", "starting") and svc.mode == "managed":
+            return
+        if svc.mode == "watched" and runner.state not in ("running",):
+            if runner.state != "escalated" and not runner.silenced():
+                runner.post("start", "periodic check")
+            return
+        if not runner.is_running():
+            if svc.mode == "watched":
+                runner.post("start", "process gone")
+            return
+        sample: dict[str, Any] = {}
+        if svc.port:
+            ms = tcp_connect_ms(svc.port, svc.connect_timeout)
+            sample["connect_ms"] = ms
+            self._threshold(runner, "port_unreachable", ms is None, svc.failures_before_incident,
+                            f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port}, now)
+        if svc.http_url:
+            ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
+            self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident,
+                            f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, now)
+        sample.update(self._resources(runner, now))
+        runner.last_sample = sample
+        service_rows.upsert_service(runner.name, **runner.row())
+
+    def _resources(self, runner: ServiceRunner, now: float) -> dict[str, Any]:
+        svc = runner.service
+        try:
+            if runner.proc is None or runner.proc.pid != runner.pid:
+                runner.proc = psutil.Process(runner.pid)
+                runner.proc.cpu_percent(None)  # first call primes the delta
+            with runner.proc.oneshot():
+                cpu = runner.proc.cpu_percent(None)
+                rss = runner.proc.memory_info().rss
+                fds = runner.proc.num_fds()
+        except psutil.Error:
+            return {}
+        runner.history["cpu"].append(round(cpu, 2))
+        runner.history["rss"].append(rss)
+        breaches = []
+        if svc.cpu_max_pct is not None and cpu > svc.cpu_max_pct:
+            breaches.append(f"CPU {cpu:.1f}% > {svc.cpu_max_pct:g}%")
+        if svc.rss_max_mb is not None and rss > svc.rss_max_mb * 1024 * 1024:
+            breaches.append(f"RSS {rss / 1048576:.1f} MB > {svc.rss_max_mb:g} MB")
+        if svc.fds_max is not None and fds > svc.fds_max:
+            breaches.append(f"{fds} open fds > {svc.fds_max}")
+        self._threshold(runner, "resource_threshold", bool(breaches), svc.threshold_samples,
+                        f"{runner.name}: {', '.join(breaches)} for {svc.threshold_samples} samples",
+                        {"cpu_pct": cpu, "rss_bytes": rss, "num_fds": fds}, now)
+        return {"cpu_pct": round(cpu, 2), "rss_bytes": rss, "num_fds": fds}
+
+    def _threshold(self, runner: ServiceRunner, kind: str, failed: bool, needed: int, summary: str,
+                   detail: dict[str, Any], now: float) -> None:
+        before = runner.counters.fails[kind]
+        count = runner.counters.bump(kind, failed)
+        if failed and count == needed:
+            runner.post("check_failed", kind, summary, detail, now)
+        elif not failed and before >= needed:
+            runner.post("check_ok", kind)

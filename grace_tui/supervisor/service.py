@@ -1,0 +1,478 @@
+"""One supervised service: its process, its checks' counters, and how it heals.
+
+Each service has its own thread reading a queue of messages (exit, check failed,
+retry, stop...), so a slow remediation of one never delays another, and an exit
+is handled the moment the exit watcher reports it: the restart is spawned first,
+the incident is written while the new process boots, then recovery is verified.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from grace_tui.config.model import ServiceConfig
+from grace_tui.paths import ensure_private_dir, open_private
+from grace_tui.supervisor import procs
+from grace_tui.supervisor.commands import CommandResult, run_argv
+from grace_tui.supervisor.probes import port_accepting, wait_until
+
+if TYPE_CHECKING:
+    from grace_tui.supervisor.core import Supervisor
+
+log = logging.getLogger(__name__)
+
+SEVERITY = {"process_down": "high", "port_unreachable": "high", "port_in_use": "high", "http_unhealthy": "medium",
+            "resource_threshold": "medium", "crash_loop": "critical"}
+
+
+@dataclass
+class ActionResult:
+    action: str
+    ok: bool
+    message: str
+    command: CommandResult | None = None
+    pid: int | None = None
+    duration_s: float = 0.0
+
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"action": self.action, "ok": self.ok, "pid": self.pid,
+                                "duration_s": round(self.duration_s, 6)}
+        if self.command:
+            data.update(argv=self.command.argv, exit_code=self.command.exit_code, output=self.command.output,
+                        duration_s=round(self.command.duration_s, 6), error=self.command.error)
+        return data
+
+
+@dataclass
+class Counters:
+    """Consecutive failures per check, for thresholds over N samples."""
+
+    fails: dict[str, int] = field(default_factory=lambda: collections.defaultdict(int))
+
+    def bump(self, key: str, failed: bool) -> int:
+        self.fails[key] = self.fails[key] + 1 if failed else 0
+        return self.fails[key]
+
+
+class ServiceRunner:
+    def __init__(self, supervisor: "Supervisor", service: ServiceConfig):
+        self.sup = supervisor
+        self.service = service
+        self.name = service.name
+        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.popen: subprocess.Popen | None = None
+        self.pid: int | None = None
+        self.proc: psutil.Process | None = None  # for CPU % deltas
+        self.started_at: float | None = None
+        self.state = "stopped"
+        self.restarts = 0
+        self.restart_times: collections.deque[float] = collections.deque()
+        self.escalated_incident: str | None = None
+        self.silenced_until: float | None = None
+        self.counters = Counters()
+        self.history: dict[str, collections.deque[float]] = {
+            "cpu": collections.deque(maxlen=supervisor.config.supervisor.history),
+            "rss": collections.deque(maxlen=supervisor.config.supervisor.history)}
+        self.last_sample: dict[str, Any] = {}
+        self.message = ""
+        self._ignore_exit: set[int] = set()  # PIDs we stopped on purpose
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name=f"grace-svc-{self.name}", daemon=True)
+
+    # ------------------------------------------------------------------ thread
+    def start(self) -> None:
+        self._thread.start()
+        if self.service.autostart or self.service.mode == "watched":
+            self.post("start", "initial start")
+
+    def post(self, *message: Any) -> None:
+        self.queue.put(message)
+
+    def shutdown(self, leave_running: bool, timeout: float = 15.0) -> None:
+        self.post("shutdown", leave_running)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            message = self.queue.get()
+            kind, args = message[0], message[1:]
+            try:
+                if kind == "shutdown":
+                    self._shutdown(*args)
+                    return
+                getattr(self, f"_on_{kind}")(*args)
+            except Exception as exc:  # one bad event must not kill the service's thread
+                log.exception("service %s: handling %s failed", self.name, kind)
+                self.set_state(self.state, f"internal error: {exc}")
+
+    # ------------------------------------------------------------------ messages
+    def _on_start(self, reason: str) -> None:
+        if self.is_running():
+            return
+        if self.service.mode == "watched" and self._adopt():
+            return
+        if self.service.port and port_accepting(self.service.port):
+            self.heal("port_in_use", f"{self.name}: port {self.service.port} is held by another process",
+                      {"port": self.service.port, "holders": procs.port_holders(self.service.port)}, time.time())
+            return
+        if self.service.mode == "watched":
+            self.heal("process_down", f"{self.name}: process not found", {"reason": reason}, time.time())
+            return
+        result = self.spawn()
+        self.set_state("starting", result.message)
+        if result.ok and self.verify():
+            self.set_state("running", f"started ({reason})")
+        elif not self.is_running():
+            self.set_state("failed", result.message if not result.ok else "exited during start")
+
+    def _on_exit(self, pid: int, detected_at: float) -> None:
+        if pid in self._ignore_exit:
+            self._ignore_exit.discard(pid)
+            return
+        if pid != self.pid or self._stopping:
+            return
+        code = self.popen.poll() if self.popen and self.popen.pid == pid else None
+        uptime = detected_at - (self.started_at or detected_at)
+        self.pid, self.proc, self.popen = None, None, None
+        how = _describe_exit(code)
+        if uptime >= self.service.min_uptime:
+            self.restart_times.clear()  # it ran healthily: start the backoff afresh
+        self.message = f"{how} after {uptime:.3f}s"
+        self.heal("process_down", f"{self.name}: process {pid} {how}",
+                  {"pid": pid, "exit_code": code, "uptime_s": round(uptime, 3)}, detected_at)
+
+    def _on_check_failed(self, kind: str, summary: str, detail: dict[str, Any], detected_at: float) -> None:
+        if self.state in ("escalated", "stopped") or self.silenced():
+            return
+        self.heal(kind, summary, detail, detected_at)
+
+    def _on_check_ok(self, kind: str) -> None:
+        """A check passed again by itself: that open incident is recovered."""
+        for incident in self.sup.incidents.open_incidents(self.name, kind):
+            if incident.state != "escalated":
+                self.sup.incidents.note(incident.id, "verification", f"{kind} check passes again", {"ok": True})
+                self.sup.incidents.resolve(incident.id, "recovered (check passes again)")
+
+    def _on_retry(self, incident_id: str) -> None:
+        incident = self.sup.incidents.get(incident_id)
+        self.rearm()
+        kind = "process_down" if incident.kind == "crash_loop" else incident.kind
+        if kind == "process_down" and self.is_running():
+            self.resolve_open(incident.kind, "recovered (already running at retry)", time.time())
+            return
+        self.heal(kind, incident.summary, incident.detail, time.time(), incident_id=incident.id)
+
+    def _on_rearm(self) -> None:
+        if self.state == "escalated":
+            self.rearm()
+            self.heal("process_down", f"{self.name}: re-armed after crash loop", {}, time.time(),
+                      incident_id=self.escalated_incident)
+
+    def _on_stop(self) -> None:
+        self.stop_process()
+        self.set_state("stopped", "stopped on request")
+
+    def _shutdown(self, leave_running: bool) -> None:
+        self._stopping = True
+        if not leave_running and self.service.mode == "managed":
+            self.stop_process()
+            self.set_state("stopped", "stopped with the supervisor")
+        if self.pid:
+            self.sup.exit_watcher.unwatch(self.pid)
+
+    # ------------------------------------------------------------------ healing
+    def heal(self, kind: str, summary: str, detail: dict[str, Any], detected_at: float,
+             incident_id: str | None = None) -> None:
+        """Remediate `kind`: spawn first, record while it boots, verify, then resolve or escalate."""
+        actions = self.service.actions_for(kind) or ["none"]
+        first = self.sup.pick_action(self.service, kind, actions)
+        ordered = [first] + [a for a in actions if a != first]
+        incident_id = incident_id or self.open_incident_id(kind)
+        for action in ordered:
+            if action in ("restart", "free_port") and self.crash_budget_spent():
+                self.escalate(kind, incident_id, summary, detected_at)
+                return
+            delay = self.backoff_delay() if action in ("restart", "free_port") else 0.0
+            if delay and self._wait_or_interrupted(delay):
+                return
+            result = self.perform(action, kind)
+            if incident_id is None:
+                incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
+                                                      check=kind, detail=detail, detected_at=detected_at).id
+            self.sup.incidents.set_state(incident_id, "remediating", f"{action}: {result.message}")
+            self.sup.incidents.note(incident_id, "remediation", f"{action}: {result.message}", result.data())
+            if action == "none" or self.sup.dry_run:
+                self.set_state(self.state, result.message)
+                return
+            verified_at = self.verify() if result.ok else None
+            self.sup.incidents.note(incident_id, "verification",
+                                    "recovered: process alive" + (" and port accepting" if self.service.port else "")
+                                    if verified_at else f"not recovered after {action}",
+                                    {"ok": bool(verified_at), "pid": self.pid})
+            self.sup.events.publish("remediation_outcome", self.name, {
+                "kind": kind, "action": action, "success": bool(verified_at),
+                "ttr_s": (verified_at or time.time()) - detected_at})
+            if verified_at:
+                self.set_state("running", f"recovered by {action}")
+                self.sup.incidents.resolve(incident_id, f"recovered by {action}", at=verified_at)
+                return
+            if result.ok and self.service.mode == "managed" and action in ("restart", "free_port") \
+                    and not self.is_running():
+                return  # the new process died: its exit message drives the next attempt (with backoff)
+        self.set_state("failed", f"{kind}: remediation did not recover the service")
+        self.sup.incidents.set_state(incident_id, "failed", "remediation did not recover the service")
+
+    def open_incident_id(self, kind: str) -> str | None:
+        for incident in self.sup.incidents.open_incidents(self.name, kind):
+            if incident.state != "escalated":
+                return incident.id
+        return None
+
+    def resolve_open(self, kind: str, message: str, at: float) -> None:
+        for incident in self.sup.incidents.open_incidents(self.name, kind):
+            self.sup.incidents.resolve(incident.id, message, at=at)
+
+    def severity(self, kind: str) -> str:
+        return self.service.severity if kind in ("process_down", "port_in_use") else SEVERITY.get(kind, "medium")
+
+    def perform(self, action: str, kind: str) -> ActionResult:
+        if self.sup.dry_run:
+            return ActionResult(action, True, f"dry run: would {action.replace('_', ' ')} ({self.describe(action)})")
+        if action == "none":
+            return ActionResult(action, True, "no remediation configured; watching")
+        if action == "free_port":
+            freed = self.free_port()
+            if not freed.ok:
+                return freed
+            started = self.restart_process()
+            return ActionResult(action, started.ok, f"{freed.message}; {started.message}", started.command,
+                                started.pid, freed.duration_s + started.duration_s)
+        if action == "restart":
+            if kind == "port_in_use" and self.service.port and port_accepting(self.service.port):
+                return ActionResult(action, False, f"port {self.service.port} is still held: not starting")
+            return self.restart_process()
+        if action.startswith("run:"):
+            result = self.run(self.service.commands[action[4:]])
+            return ActionResult(action, result.ok, _command_message(result), result)
+        return ActionResult(action, False, f"unknown action {action!r}")
+
+    def describe(self, action: str) -> str:
+        if action == "restart":
+            argv = self.service.command if self.service.mode == "managed" else (self.service.restart or
+                                                                                 self.service.start)
+            return " ".join(argv) or "no restart command"
+        if action.startswith("run:"):
+            return " ".join(self.service.commands.get(action[4:], []))
+        return f"port {self.service.port}"
+
+    def restart_process(self) -> ActionResult:
+        self.restarts += 1
+        self.restart_times.append(time.monotonic())
+        if self.service.mode == "managed":
+            if self.is_running():
+                self.stop_process()
+            return self.spawn()
+        argv = self.service.restart or self.service.start
+        if not argv:
+            return ActionResult("restart", False, "watched service has no `restart` or `start` argv")
+        result = self.run(argv)
+        if not result.ok:
+            return ActionResult("restart", False, _command_message(result), result)
+        found = wait_until(self._adopt, self.service.start_timeout)
+        message = _command_message(result) + ("" if found else "; no matching process appeared")
+        return ActionResult("restart", bool(found), message, result, self.pid, result.duration_s)
+
+    def free_port(self) -> ActionResult:
+        """Kill a stale instance of this service holding its port, after verifying its identity."""
+        start = time.monotonic()
+        port = self.service.port
+        if not port:
+            return ActionResult("free_port", False, "no port configured")
+        holders = procs.port_holders(port) or [None]
+        for pid in holders:
+            ok, why = procs.verify_identity(pid, self.service)
+            if not ok:
+                return ActionResult("free_port", False, f"left alone: {why}", pid=pid,
+                                    duration_s=time.monotonic() - start)
+        for pid in holders:
+            assert pid is not None
+            procs.terminate(pid, self.service.stop_timeout)
+        freed = wait_until(lambda: not port_accepting(port, 0.1), self.service.stop_timeout)
+        message = f"stopped stale holder PID {', '.join(map(str, holders))} (identity verified)"
+        return ActionResult("free_port", bool(freed), message if freed else f"{message}, but the port stays busy",
+                            pid=holders[0], duration_s=time.monotonic() - start)
+
+    def crash_budget_spent(self) -> bool:
+        window = self.service.restart_window
+        now = time.monotonic()
+        while self.restart_times and now - self.restart_times[0] > window:
+            self.restart_times.popleft()
+        return len(self.restart_times) >= self.service.restart_budget
+
+    def backoff_delay(self) -> float:
+        """Zero for the first restart; then doubling from backoff_initial up to backoff_max."""
+        n = len(self.restart_times)
+        return 0.0 if n == 0 else min(self.service.backoff_max, self.service.backoff_initial * 2 ** (n - 1))
+
+    def _wait_or_interrupted(self, delay: float) -> bool:
+        """Sleep the backoff; a stop/shutdown arriving meanwhile wins (True = interrupted)."""
+        self.set_state("backoff", f"restarting in {delay:.2f}s")
+        try:
+            message = self.queue.get(timeout=delay)
+        except queue.Empty:
+            return False
+        if message[0] in ("shutdown", "stop"):
+            self.queue.put(message)
+            return True
+        self.queue.put(message)  # handled after this remediation
+        return False
+
+    def escalate(self, kind: str, incident_id: str | None, summary: str, detected_at: float) -> None:
+        """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human."""
+        n = len(self.restart_times)
+        message = f"{n} restarts within {self.service.restart_window:g}s: crash loop, service left stopped"
+        if incident_id is None:
+            incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
+                                                  detected_at=detected_at).id
+        loop = self.sup.incidents.open("crash_loop", "critical", f"{self.name}: {message}", service=self.name,
+                                       check="restart_budget", detail={"restarts": n, "caused_by": incident_id,
+                                                                       "window_s": self.service.restart_window})
+        self.sup.incidents.set_state(incident_id, "failed", f"escalated to crash_loop incident {loop.id}")
+        self.sup.incidents.set_state(loop.id, "escalated", message)
+        if self.service.on_escalate:
+            result = self.run(self.service.on_escalate)
+            self.sup.incidents.note(loop.id, "notify", f"on_escalate: {_command_message(result)}",
+                                    result.to_dict())
+        self.stop_process()
+        self.escalated_incident = loop.id
+        self.set_state("escalated", message)
+
+    def rearm(self) -> None:
+        self.restart_times.clear()
+        if self.state == "escalated":
+            self.set_state("stopped", "re-armed")
+
+    # ------------------------------------------------------------------ processes
+    def spawn(self) -> ActionResult:
+        start = time.monotonic()
+        svc = self.service
+        log_dir = ensure_private_dir(self.sup.paths.root / "logs")
+        try:
+            with open_private(log_dir / f"{self.name}.log", "a") as out:
+                popen = subprocess.Popen(svc.command, cwd=svc.cwd, env={**os.environ, **svc.env},
+                                         user=svc.user or None, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True, shell=False)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            return ActionResult("restart", False, f"cannot start {svc.command[0]}: {exc}",
+                                duration_s=time.monotonic() - start)
+        self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
+        self.proc = None
+        self.sup.exit_watcher.watch(popen.pid, self._exited)
+        return ActionResult("restart", True, f"spawned PID {popen.pid}", pid=popen.pid,
+                            duration_s=time.monotonic() - start)
+
+    def _exited(self, pid: int, detected_at: float) -> None:  # exit-watcher thread
+        self.post("exit", pid, detected_at)
+
+    def _adopt(self) -> bool:
+        """Watched: find the process and watch it; True when running."""
+        proc = procs.find_watched(self.service)
+        if proc is None:
+            return False
+        if proc.pid != self.pid:
+            self.pid, self.proc = proc.pid, None
+            try:
+                self.started_at = proc.create_time()
+            except psutil.Error:
+                self.started_at = time.time()
+            self.sup.exit_watcher.watch(proc.pid, self._exited)
+            self.set_state("running", f"watching PID {proc.pid}")
+        return True
+
+    def is_running(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return procs.alive(self.pid)
+
+    def verify(self) -> float | None:
+        """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
+        port = self.service.port
+        if port:
+            return wait_until(lambda: port_accepting(port, 0.2) and self.is_running(),
+                              self.service.start_timeout, self.is_running)
+        ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
+        return time.time() if ok is None and self.is_running() else None
+
+    def stop_process(self) -> None:
+        pid = self.pid
+        if not pid:
+            return
+        self._ignore_exit.add(pid)
+        if self.service.mode == "watched":
+            if self.service.stop:
+                self.run(self.service.stop)
+            self.sup.exit_watcher.unwatch(pid)
+        elif self.popen is not None:
+            try:
+                os.killpg(pid, signal.SIGTERM)  # our child leads its own session: stop the group
+                os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on SIGTERM
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.popen.wait(self.service.stop_timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.popen.wait()
+        self.pid, self.proc, self.popen = None, None, None
+
+    def run(self, argv: list[str]) -> CommandResult:
+        settings = self.sup.config.supervisor
+        return run_argv(argv, settings.command_timeout, settings.output_limit, self.service.cwd, self.service.env)
+
+    # ------------------------------------------------------------------ state
+    def silenced(self) -> bool:
+        return bool(self.silenced_until and time.time() < self.silenced_until)
+
+    def set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        if message:
+            self.message = message
+        self.sup.write_row(self)
+        self.sup.events.publish("service", self.name, state)
+
+    def row(self) -> dict[str, Any]:
+        return dict(mode=self.service.mode, state=self.state, pid=self.pid, started_at=self.started_at,
+                    restarts=self.restarts, port=self.service.port, message=self.message[:500],
+                    silenced_until=self.silenced_until,
+                    history={k: list(v) for k, v in self.history.items()}, **self.last_sample)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exited"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _command_message(result: CommandResult) -> str:
+    if result.error:
+        return f"{' '.join(result.argv)}: {result.error}"
+    return f"{' '.join(result.argv)} exited {result.exit_code} in {result.duration_s:.2f}s"

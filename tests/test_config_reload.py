@@ -1,0 +1,43 @@
+"""Hot reload through the Engine: good changes applied without touching other services, bad ones rejected."""
+
+from __future__ import annotations
+
+from grace_tui.engine import Engine
+from grace_tui.paths import StatePaths
+from grace_tui.registry import Registry
+from supervisor_helpers import banner_pid, echo_argv, free_port, wait_for
+
+
+def _toml(services: dict[str, int]) -> str:
+    out = ["[supervisor]", "check_interval = 60.0", "[host]", "enabled = false"]
+    for name, port in services.items():
+        argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+        out += [f"[services.{name}]", f"command = [{argv}]", f"port = {port}"]
+    return "\n".join(out) + "\n"
+
+
+def test_hot_reload_good_then_bad(tmp_path):
+    a, b = free_port(), free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(_toml({"a": a}))
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    events = []
+    registry.events.subscribe(lambda e: events.append(e) if e.topic == "config" else None)
+    engine = Engine(paths, registry, path)
+    engine.start()
+    try:
+        first_a = wait_for(lambda: banner_pid(a), what="a up")
+        path.write_text(_toml({"a": a, "b": b}))
+        wait_for(lambda: banner_pid(b), what="b started by reload")
+        assert banner_pid(a) == first_a  # untouched service kept running
+        assert any(e.key == "applied" and e.data["added"] == ["b"] for e in events)
+
+        path.write_text(_toml({"a": a, "b": b}).replace(f"port = {b}", "port = 'nope'"))
+        rejected = wait_for(lambda: [e for e in events if e.key == "rejected"], what="bad config rejected")
+        assert "services.b.port: must be an integer" in rejected[0].data
+        assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(b) and banner_pid(a) == first_a
+    finally:
+        engine.stop(leave_running=False)
+        registry.close()
+    assert banner_pid(a) is None and banner_pid(b) is None

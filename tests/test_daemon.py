@@ -1,0 +1,47 @@
+"""`grace-tui daemon` as a real process: heals a kill, one per state dir, clean SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from supervisor_helpers import banner_pid, echo_argv, free_port, wait_for
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grace_tui", *args], capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_daemon_heals_locks_and_stops(tmp_path):
+    port = free_port()
+    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+    config = tmp_path / "config.toml"
+    config.write_text(f"[host]\nenabled = false\n[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    state = tmp_path / "state"
+    log = open(tmp_path / "daemon.log", "w")
+    daemon = subprocess.Popen([sys.executable, "-m", "grace_tui", "daemon", "--config", str(config),
+                               "--state-dir", str(state)], stderr=log)
+    try:
+        first = wait_for(lambda: banner_pid(port), what="service up under the daemon")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: (p := banner_pid(port)) and p != first, what="restarted by the daemon")
+
+        second = _cli("daemon", "--config", str(config), "--state-dir", str(state))
+        assert second.returncode == 1
+        assert f"another supervisor (PID {daemon.pid})" in second.stderr and "Traceback" not in second.stderr
+
+        report = wait_for(lambda: (r := json.loads(_cli("report", "healing", "--json", "--state-dir",
+                                                        str(state)).stdout)) and r["resolved"] >= 1 and r)
+        assert report["by_kind"]["process_down"] == 1 and report["jsonl_agrees"] is True
+        assert report["mttr_s"]["count"] == 1 and report["mttr_s"]["median"] > 0
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+        log.close()
+    assert banner_pid(port) is None  # managed service stopped with the daemon
+    text = (tmp_path / "daemon.log").read_text()
+    assert "supervising 1 service" in text and "Traceback" not in text
+    assert oct((state / "incidents.jsonl").stat().st_mode & 0o777) == "0o600"

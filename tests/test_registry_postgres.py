@@ -1,0 +1,82 @@
+"""The registry on a real PostgreSQL server (a throwaway cluster on 127.0.0.1).
+
+Skipped only where no PostgreSQL server binaries are installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from grace_tui.registry import Registry
+
+INITDB = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    """The server refuses to run as root: run its tools as the `postgres` user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *argv]
+    return argv
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    if INITDB is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    pytest.importorskip("psycopg2")
+    bindir = Path(INITDB).resolve().parent
+    root = Path(tempfile.mkdtemp(prefix="grace-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "grace"]),
+                   check=True, capture_output=True, timeout=120)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
+                                 "-l", str(root / "log"), "start"]), check=True, capture_output=True, timeout=90)
+    try:
+        yield f"postgresql://grace@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_lifecycle_and_concurrent_updates_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    registry = Registry.open(tmp_path, postgres_url)
+    ids = [registry.start_task(f"fleet job {n}", subsystem="ops") for n in range(4)]
+    errors: list[BaseException] = []
+
+    def work(task_id: str, n: int) -> None:
+        try:
+            for i in range(1, 101):
+                registry.progress(task_id, i, f"worker {n} step {i}")
+            registry.complete(task_id, {"n": n})
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(tid, n)) for n, tid in enumerate(ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [registry.get(tid).message for tid in ids] == [f"worker {n} step 100" for n in range(4)]
+    stats = {(s.subsystem, s.status): s.count for s in registry.stats()}
+    assert stats[("ops", "completed")] == 4 and registry.active_tasks() == []
+    registry.close()

@@ -1,0 +1,53 @@
+"""`grace-tui report healing` computes its figures from the registry and checks incidents.jsonl."""
+
+from __future__ import annotations
+
+import json
+
+from grace_tui.cli.main import main
+from grace_tui.incidents import IncidentLog, read_jsonl
+from grace_tui.paths import StatePaths
+from grace_tui.registry import Registry
+
+
+def _seed(state):
+    paths = StatePaths(state).ensure()
+    registry = Registry.open(paths.root)
+    log = IncidentLog(registry, paths)
+    for mttr in (0.02, 0.04, 0.5):
+        i = log.open("process_down", "high", "svc died", service="svc", detected_at=1000.0)
+        log.note(i.id, "remediation", "restart", {"action": "restart"})
+        log.resolve(i.id, at=1000.0 + mttr)
+    failed = log.open("port_in_use", "high", "port held", service="svc", detected_at=1000.0)
+    log.set_state(failed.id, "failed", "left alone")
+    acked = log.open("disk_low", "high", "/ full", detected_at=1000.0)
+    log.acknowledge(acked.id, "ops", "")
+    registry.close()
+    return paths
+
+
+def test_report_healing_figures(tmp_path, capsys):
+    paths = _seed(tmp_path / "s")
+    assert main(["report", "healing", "--json", "--state-dir", str(paths.root)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["incidents_total"] == 5 and data["resolved"] == 3
+    assert data["by_kind"] == {"process_down": 3, "port_in_use": 1, "disk_low": 1}
+    assert data["by_state"] == {"resolved": 3, "failed": 1, "open": 1}
+    assert data["success_rate"] == 0.75 and data["remediation_attempts"] == 3
+    assert abs(data["mttr_s"]["median"] - 0.04) < 1e-6 and abs(data["mttr_s"]["fastest"] - 0.02) < 1e-6
+    assert abs(data["mttr_s"]["p90"] - 0.5) < 1e-6 and data["mtta_s"]["count"] == 1
+    assert data["jsonl_agrees"] is True
+    assert main(["report", "healing", "--state-dir", str(paths.root)]) == 0
+    text = capsys.readouterr().out
+    assert "incidents: 5" in text and "success rate: 75.0%" in text and "incidents.jsonl agrees" in text
+
+
+def test_torn_jsonl_line_is_skipped_and_reported(tmp_path, capsys):
+    paths = _seed(tmp_path / "s")
+    with open(paths.incidents_jsonl, "a") as f:
+        f.write('{"incident": "x", "event": "state", "sta')
+    read = read_jsonl(paths.incidents_jsonl)
+    assert read.torn_last_line and all("incident" in r for r in read.records)
+    assert main(["report", "healing", "--state-dir", str(paths.root)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped a torn last line" in out and "incidents.jsonl agrees" in out

@@ -1,0 +1,108 @@
+"""Metric history: real samples from psutil, a real service process, and bounded retention."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from grace_tui.errors import ConfigError
+from grace_tui.learning.sampler import MetricSampler, dir_bytes
+from grace_tui.learning.settings import LearningSettings
+from grace_tui.registry import metrics
+from grace_tui.registry.metrics import Sample
+from grace_tui.registry.services import upsert_service
+
+DAY = 86400.0
+
+
+def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    (watched / "a").write_bytes(b"x" * 1000)
+    (watched / "sub").mkdir()
+    (watched / "sub" / "b").write_bytes(b"y" * 500)
+    service = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        upsert_service("web", mode="watched", state="running", pid=service.pid, connect_ms=1.5)
+        settings = LearningSettings(disk_paths=[str(tmp_path)], watch_dirs={str(watched): 10_000.0})
+        taken = {s.metric: s for s in MetricSampler(settings).sample_once(now=1000.0)}
+    finally:
+        service.kill()
+        service.wait()
+    assert {"host.cpu_pct", "host.mem_used", "host.load1", f"disk:{tmp_path}"} <= set(taken)
+    assert taken[f"dir:{watched}"] == Sample(f"dir:{watched}", 1000.0, 1500.0, 10_000.0)
+    assert taken["host.mem_used"].capacity > taken["host.mem_used"].value > 0
+    assert taken["svc:web.rss_bytes"].value > 1_000_000  # a real Python process
+    assert taken["svc:web.fds"].value >= 3 and taken["svc:web.fds"].capacity > 0
+    assert taken["svc:web.connect_ms"].value == 1.5
+    stored = metrics.samples("svc:web.rss_bytes")
+    assert [s.ts for s in stored] == [1000.0]
+
+
+def test_dir_bytes_of_a_missing_dir_is_none(tmp_path):
+    assert dir_bytes(str(tmp_path / "nope")) is None
+    assert dir_bytes(str(tmp_path)) == 0
+
+
+def test_retention_folds_old_samples_into_means_and_drops_the_oldest(registry):
+    settings = LearningSettings(raw_keep_s=DAY, mid_resolution_s=600, mid_keep_s=3 * DAY,
+                                coarse_resolution_s=3600, coarse_keep_s=7 * DAY)
+    end = 100 * DAY
+    start = end - 10 * DAY
+    step = 120.0
+    n = int(10 * DAY / step)
+    for metric in ("m1", "m2"):
+        metrics.add_samples(Sample(metric, start + i * step, (start + i * step) / 1000.0) for i in range(n))
+    assert metrics.count_samples() == 2 * n
+    sampler = MetricSampler(settings)
+    removed = sampler.maintain(now=end)
+    assert removed["raw_folded"] > 0 and removed["mid_folded"] > 0 and removed["expired"] > 0
+
+    rows = metrics.samples("m1")
+    raw = [s for s in rows if s.ts >= end - DAY]
+    assert all(s.ts % step == 0 for s in raw) and len(raw) == pytest.approx(DAY / step, abs=6)
+    assert min(s.ts for s in rows) >= end - 7 * DAY - 3600  # nothing beyond retention
+    assert len(rows) < n / 5  # bounded: 7200 raw rows became about 1000
+    by_tier = {res: metrics.samples("m1", resolution=res) for res in (0, 600, 3600)}
+    assert all(s.ts >= end - DAY - 600 for s in by_tier[0])
+    assert all(end - 3 * DAY - 3600 <= s.ts < end - DAY for s in by_tier[600])
+    assert all(s.ts < end - 3 * DAY for s in by_tier[3600])
+    # A mean of a linear series is its value at the bucket's middle.
+    hour = by_tier[3600][len(by_tier[3600]) // 2]
+    assert hour.value == pytest.approx((hour.ts + 3600 / 2 - step / 2) / 1000.0)
+    # Maintaining again changes nothing: whole buckets only, never folded twice.
+    before = metrics.count_samples()
+    assert sampler.maintain(now=end) == {"raw_folded": 0, "mid_folded": 0, "expired": 0}
+    assert metrics.count_samples() == before
+
+
+def test_capacity_survives_downsampling(registry):
+    metrics.add_samples(Sample("disk:/x", float(t), float(t), 5000.0) for t in range(0, 3600, 60))
+    metrics.downsample(older_than=3600, from_resolution=0, to_resolution=600)
+    folded = metrics.samples("disk:/x")
+    assert len(folded) == 6 and all(s.capacity == 5000.0 for s in folded)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"sample_interval_s": "fast"}, "learning.sample_interval_s: expected a number"),
+    ({"workers": 0}, "learning.workers: expected a positive number"),
+    ({"watch_dirs": {"/srv": -1}}, "learning.watch_dirs./srv: expected a positive number"),
+    ({"disk_paths": "/"}, "learning.disk_paths: expected a list of paths"),
+    ({"anomaly_threshold": 2}, "learning.anomaly_threshold: expected a score in"),
+    ({"anomaly_remediation": "yes"}, "learning.anomaly_remediation: expected true or false"),
+])
+def test_bad_learning_settings_name_the_field(data, message):
+    with pytest.raises(ConfigError, match=message):
+        LearningSettings.from_dict(data, source="config.toml")
+
+
+def test_unknown_learning_keys_are_left_to_others():
+    assert LearningSettings.from_dict({"future_knob": 1, "workers": 3}).workers == 3
+
+
+def test_state_db_stays_private(registry, state_dir):
+    metrics.add_samples([Sample("m", 1.0, 1.0)])
+    assert os.stat(state_dir / "grace.db").st_mode & 0o777 == 0o600

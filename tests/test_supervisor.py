@@ -1,0 +1,188 @@
+"""The supervisor heals real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+
+from grace_tui.incidents import read_jsonl
+from grace_tui.registry import services as service_rows
+from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, wait_for
+
+
+def test_kill_restart_resolved(tmp_path):
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "min_uptime": 0.1}})
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        assert h.runner("echo").pid == first
+        outcomes = []
+        h.registry.events.subscribe(lambda e: outcomes.append(e.data) if e.topic == "remediation_outcome" else None)
+        os.kill(first, signal.SIGKILL)
+        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+        second = wait_for(lambda: (p := banner_pid(port)) and p != first and p, what="new PID answers")
+        assert incident.state == "resolved"
+        assert incident.mttr_s is not None and incident.mttr_s > 0
+        assert incident.attempts == 1
+        assert "SIGKILL" in incident.summary
+        timeline = h.incidents.timeline(incident.id)
+        remediation = [e for e in timeline if e.type == "remediation"][0]
+        assert remediation.data["action"] == "restart" and remediation.data["pid"] == second
+        assert any(e.type == "verification" and e.data["ok"] for e in timeline)
+        task = wait_for(lambda: (t := h.registry.get(incident.task_id)).status != "active" and t, what="task ended")
+        assert task.subsystem == "self_healing" and task.status == "completed"
+        records = read_jsonl(h.paths.incidents_jsonl).records
+        assert [r["state"] for r in records if r["incident"] == incident.id][-1] == "resolved"
+        row = wait_for(lambda: (r := service_rows.get_service("echo")) and r.pid == second and r)
+        assert row.state == "running" and row.restarts == 1
+        assert outcomes and outcomes[0]["action"] == "restart" and outcomes[0]["success"] is True
+
+
+LAUNCHER = textwrap.dedent("""
+    import subprocess, sys
+    subprocess.Popen(sys.argv[1:], start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+""")
+
+
+def test_watched_process_restarted_by_its_argv(tmp_path):
+    port = free_port()
+    tag = f"watched-{port}"
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(LAUNCHER)
+    argv = echo_argv(port, "--tag", tag)
+    subprocess.run([PY, str(launcher), *argv], check=True)
+    first = wait_for(lambda: banner_pid(port), what="watched echo up")
+    config = base_config({"w": {"cmdline_pattern": tag, "restart": [PY, str(launcher), *argv], "port": port}})
+    with Harness(tmp_path, config) as h:
+        wait_for(lambda: h.runner("w").state == "running" and h.runner("w").pid == first, what="adopted")
+        os.kill(first, signal.SIGKILL)
+        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+        assert incident.state == "resolved", h.incidents.timeline(incident.id)
+        second = banner_pid(port)
+        assert second and second != first
+        remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
+        assert remediation.data["argv"][:2] == [PY, str(launcher)] and remediation.data["exit_code"] == 0
+    os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
+
+
+def test_port_in_use_by_stale_instance_is_freed(tmp_path):
+    port = free_port()
+    argv = echo_argv(port)
+    stale = subprocess.Popen(argv, start_new_session=True)
+    try:
+        wait_for(lambda: banner_pid(port) == stale.pid, what="stale holder up")
+        with Harness(tmp_path, base_config({"echo": {"command": argv, "port": port}})) as h:
+            incident = wait_for(lambda: h.ended("port_in_use"), what="port_in_use ended")[0]
+            assert incident.state == "resolved"
+            stale.wait(10)  # it was stopped by the supervisor
+            assert banner_pid(port) == h.runner("echo").pid
+            messages = " ".join(e.message for e in h.incidents.timeline(incident.id))
+            assert "identity verified" in messages
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+            stale.wait()
+
+
+def test_port_holder_with_other_identity_is_left_alone(tmp_path):
+    port = free_port()
+    holder = subprocess.Popen(echo_argv(port, "--not-the-service"), start_new_session=True)
+    try:
+        wait_for(lambda: banner_pid(port) == holder.pid, what="holder up")
+        with Harness(tmp_path, base_config({"echo": {"command": echo_argv(port), "port": port}})) as h:
+            incident = wait_for(lambda: h.ended("port_in_use"), what="port_in_use ended")[0]
+            assert incident.state == "failed"
+            messages = " ".join(e.message for e in h.incidents.timeline(incident.id))
+            assert "left alone" in messages
+            assert holder.poll() is None and psutil.Process(holder.pid).is_running()
+            assert banner_pid(port) == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_crash_loop_escalates_stays_stopped_and_ack_rearms(tmp_path):
+    port = free_port()
+    marker = tmp_path / "notified"
+    config = base_config({"flaky": {
+        "command": echo_argv(port, "--crash-after", "0.05"), "port": port, "restart_budget": 3,
+        "restart_window": 60.0, "backoff_initial": 0.02, "backoff_max": 0.1, "start_timeout": 2.0,
+        "on_escalate": [PY, "-c", f"open({str(marker)!r}, 'w').write('crash loop')"]}})
+    with Harness(tmp_path, config) as h:
+        loop = wait_for(lambda: h.incidents_of("crash_loop"), what="crash_loop incident")[0]
+        runner = h.runner("flaky")
+        wait_for(lambda: runner.state == "escalated", what="service escalated")
+        loop = h.incidents.get(loop.id)
+        assert loop.state == "escalated" and loop.severity == "critical"
+        assert marker.read_text() == "crash loop"
+        restarts = runner.restarts
+        assert restarts == 3
+        time.sleep(0.3)  # it must not spin: no restart while escalated
+        assert runner.restarts == restarts and runner.pid is None
+        assert h.incidents.get(loop.detail["caused_by"]).state == "failed"
+        h.incidents.acknowledge(loop.id, "tester", "looking into it")
+        wait_for(lambda: runner.restarts > restarts, what="re-armed after ack")
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}})
+    with Harness(tmp_path, config, dry_run=True) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        os.kill(first, signal.SIGKILL)
+        incident = wait_for(lambda: [i for i in h.incidents_of("process_down")
+                                     if any(e.type == "remediation" for e in h.incidents.timeline(i.id))],
+                            what="dry-run remediation noted")[0]
+        note = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
+        assert note.message.startswith("restart: dry run: would restart")
+        assert banner_pid(port) is None and h.runner("echo").pid is None
+
+
+def test_port_check_failure_restarts_a_hung_service(tmp_path):
+    """A process alive but not answering (SIGSTOP) is restarted after N failed checks.
+
+    The kernel completes handshakes for a stopped listener until its backlog is full, so the
+    service uses a backlog of 1 to make the hang visible to a connect check quickly."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port, "--backlog", "1"), "port": port, "connect_timeout": 0.2,
+                                   "failures_before_incident": 2}}, check_interval=0.2)
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        os.kill(first, signal.SIGSTOP)
+        try:
+            incident = wait_for(lambda: h.ended("port_unreachable"), what="port_unreachable ended")[0]
+        finally:
+            try:
+                os.kill(first, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        assert incident.state == "resolved"
+        assert banner_pid(port) not in (None, first)
+
+
+def test_resource_threshold_opens_incident(tmp_path):
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "fds_max": 1,
+                                   "threshold_samples": 2, "remediation": {"resource_threshold": ["none"]}}},
+                         check_interval=0.1)
+    with Harness(tmp_path, config) as h:
+        incident = wait_for(lambda: h.incidents_of("resource_threshold"), what="resource incident")[0]
+        assert "open fds" in incident.summary
+        row = wait_for(lambda: (r := service_rows.get_service("echo")) and r.num_fds and r)
+        assert row.num_fds > 1 and row.history["rss"]
+
+
+def test_services_snapshot_and_rows(tmp_path):
+    port = free_port()
+    with Harness(tmp_path, base_config({"echo": {"command": echo_argv(port), "port": port}})) as h:
+        wait_for(lambda: h.runner("echo").state == "running")
+        snap = h.sup.services_snapshot()
+        assert snap[0]["name"] == "echo" and snap[0]["mode"] == "managed" and snap[0]["port"] == port
+    assert sys.platform.startswith("linux")

@@ -1,0 +1,84 @@
+"""Threshold tuning from incidents acknowledged as noise."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grace_tui.governance.tuning import ThresholdTuner
+from grace_tui.governance.versions import ConfigVersions, get_path
+from grace_tui.incidents import IncidentLog
+from grace_tui.learning.anomaly import DEFAULT_THRESHOLD
+from grace_tui.paths import StatePaths
+
+CONFIG = """
+[governance]
+max_threshold_change_pct = 20
+
+[services.web]
+cpu_max_pct = 80
+"""
+
+
+@pytest.fixture
+def world(registry, state_dir: Path, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    versions = ConfigVersions(lambda: tomllib.loads(path.read_text()), lambda config: None)
+    versions.sync_file()
+    return versions, IncidentLog(registry, StatePaths(state_dir))
+
+
+def _cpu_incident(log: IncidentLog, cpu: float, reason: str) -> None:
+    incident = log.open("resource_threshold", "high", f"web: CPU {cpu}% > 80%", service="web",
+                        check="resource_threshold", detail={"cpu_pct": cpu, "rss_bytes": 10 * 2**20, "num_fds": 9})
+    log.acknowledge(incident.id, "alice", reason)
+
+
+def test_noise_acks_lead_to_an_auto_approved_threshold_inside_bounds(world) -> None:
+    versions, log = world
+    _cpu_incident(log, 84.0, "noise")
+    tuner = ThresholdTuner(versions)
+    assert tuner.run()["proposals"] == []  # one ack is not enough evidence
+    _cpu_incident(log, 86.0, "Noise: batch job")
+    _cpu_incident(log, 99.0, "real: runaway loop")  # not noise: ignored
+    result = tuner.run()
+    (proposal,) = result["proposals"]
+    assert proposal["path"] == "services.web.cpu_max_pct" and proposal["new"] == pytest.approx(86.0 * 1.05)
+    assert proposal["status"] == "auto_approved"  # 80 -> 90.3 is +12.9%
+    assert get_path(versions.effective(), "services.web.cpu_max_pct") == pytest.approx(90.3)
+    assert tuner.run()["proposals"] == []  # the same acks do not propose twice
+
+
+def test_a_big_move_waits_as_a_pending_proposal(world) -> None:
+    versions, log = world
+    _cpu_incident(log, 95.0, "noise")
+    _cpu_incident(log, 97.0, "noise")
+    (proposal,) = ThresholdTuner(versions).run()["proposals"]
+    assert proposal["status"] == "pending" and proposal["new"] == pytest.approx(101.85)
+    assert [p.id for p in versions.pending()] == [proposal["id"]]
+    assert get_path(versions.effective(), "services.web.cpu_max_pct") == 80
+
+
+def test_metric_history_raises_the_proposal(world) -> None:
+    versions, log = world
+    _cpu_incident(log, 82.0, "noise")
+    _cpu_incident(log, 83.0, "noise")
+    history = [50.0] * 90 + [88.0] * 10  # normal peaks of 88%
+    (proposal,) = ThresholdTuner(versions, lambda metric: history if metric == "svc:web.cpu_pct" else []).run()[
+        "proposals"]
+    assert proposal["new"] == pytest.approx(88.0 * 1.05)
+
+
+def test_anomaly_sensitivity_is_tuned_from_noise(world) -> None:
+    versions, log = world
+    for score in (DEFAULT_THRESHOLD * 1.08, DEFAULT_THRESHOLD * 1.10):  # just above the threshold
+        incident = log.open("anomaly", "low", "web latency anomaly", service="web", check="anomaly:latency",
+                            detail={"score": score, "metric": "latency"})
+        log.acknowledge(incident.id, "bob", "noise")
+    (proposal,) = ThresholdTuner(versions).run()["proposals"]
+    assert proposal["path"] == "learning.anomaly_threshold" and proposal["old"] == pytest.approx(DEFAULT_THRESHOLD)
+    # 5% above the highest noise score: +15.5%, inside the 20% bound, so applied at once
+    assert proposal["new"] == pytest.approx(DEFAULT_THRESHOLD * 1.10 * 1.05, abs=0.005) and proposal["status"] == "auto_approved"
