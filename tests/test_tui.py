@@ -68,6 +68,8 @@ def test_acknowledge_with_reason_is_recorded(engine):
             # the pane shows it too, driven by the incident event
             await wait_until(pilot, lambda: "tester" in str(app.panel("incidents").table.get_row(incident.id)),
                              "the ack in the pane")
+            assert app.check_action("acknowledge", ()) is False  # `a` leaves the footer once done
+            assert app.check_action("retry", ()) is True
 
     asyncio.run(scenario())
     acked = incident_store.get_incident(incident.id)

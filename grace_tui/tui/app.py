@@ -206,8 +206,10 @@ class GraceApp(App[int]):
                 if part in parts:
                     self.panel(name).show(parts[part], now, self.palette)
         self.loads += 1
-        if "incidents" in parts and isinstance(self.screen, IncidentDetailScreen):
-            self._load_timeline(self.screen.incident_id)
+        if "incidents" in parts:
+            self.refresh_bindings()  # e.g. `a` goes once the selected incident is acknowledged
+            if isinstance(self.screen, IncidentDetailScreen):
+                self._load_timeline(self.screen.incident_id)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, severity="error", timeout=6)
@@ -251,7 +253,7 @@ class GraceApp(App[int]):
 
     def on_descendant_focus(self, event: Any) -> None:
         for ancestor in event.widget.ancestors_with_self:
-            if isinstance(ancestor, Panel) and ancestor.id:
+            if isinstance(ancestor, Panel) and ancestor.id:  # clicked or tabbed into a panel
                 if ancestor.id != self._current:
                     self._select_panel(ancestor.id, focus=False)
                 self.refresh_bindings()
@@ -268,7 +270,10 @@ class GraceApp(App[int]):
         """Incident keys show only on an incident, proposal keys only on a proposal."""
         if action == "cycle_panel":  # tab moves between panels on the main screen only
             return self.screen is self.screen_stack[0] and not self.query_one("#filter", Input).has_focus
-        if action in ("acknowledge", "retry", "silence"):
+        if action == "acknowledge":
+            view = self._incident_view(self.selected_incident())
+            return self.selected_incident() is not None and not (view and view.acknowledged)
+        if action in ("retry", "silence"):
             return self.selected_incident() is not None
         if action == "open_incident":
             return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
@@ -288,11 +293,15 @@ class GraceApp(App[int]):
             return None
         return proposal_id(self.panel("learning").selected_key())
 
-    def _incident_summary(self, incident_id: str) -> str:
+    def _incident_view(self, incident_id: str | None) -> Any:
         for incident in self.panel("incidents").data or []:
             if incident.id == incident_id:
-                return f"{incident.severity} {incident.kind} {incident.service or 'host'}: {incident.summary}"
-        return incident_id
+                return incident
+        return None
+
+    def _incident_summary(self, incident_id: str) -> str:
+        i = self._incident_view(incident_id)
+        return f"{i.severity} {i.kind} {i.service or 'host'}: {i.summary}" if i else incident_id
 
     # ------------------------------------------------------------------ incident actions
     def action_open_incident(self) -> None:

@@ -30,7 +30,8 @@ def run(ctx: Context) -> int:
     holder = holder_pid(ctx.paths.lock)
     attach = bool(ctx.args.attach) or holder is not None
     if holder is not None and not ctx.args.attach:
-        notices.append(f"a grace-tui daemon (PID {holder}) already supervises this state dir: attached to it")
+        notices.append(f"grace-tui PID {holder} already supervises this state dir: attached to it "
+                       "(actions go through its command queue)")
     _log_to_file(ctx)
     if attach:
         return _run_attached(ctx, theme_set, theme, notices)
