@@ -87,6 +87,11 @@ def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
             await wait_until(lambda: (s := service_rows.get_service("echo")) and s.pid not in (None, first_pid)
                              and str(s.pid) in str(services.get_row("echo")), "the new PID in the pane")
             await wait_until(lambda: app.panel("history").table.row_count >= 1, "the healing task completed")
+            await pilot.press("2", "enter")  # the detail shows the attempt the supervisor made
+            await wait_until(lambda: app.screen.query("#detail-timeline"), "the detail screen")
+            timeline = app.screen.query_one("#detail-timeline")
+            await wait_until(lambda: "remediation" in str(timeline.render()), "the remediation in the timeline")
+            assert "restart" in str(timeline.render())
 
     try:
         asyncio.run(scenario())
