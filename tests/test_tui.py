@@ -281,3 +281,22 @@ def test_narrow_terminal_shows_one_panel_with_tabs(engine):
             assert app._current != "tasks"
 
     asyncio.run(scenario())
+
+
+def test_clock_ticks_under_dialogs_and_detail():
+    """The 1 s clock redraws ages while a dialog or the detail is on top (regression: it crashed)."""
+    from grace_tui.tui.sample import demo_app
+
+    app = demo_app()
+    app.tick_s = 0.05
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.loads > 0, "the first load")
+            for keys in (("question_mark",), ("escape", "2", "enter"), ("escape", "a")):
+                await pilot.press(*keys)
+                start = app.ticks
+                await wait_until(pilot, lambda: app.ticks >= start + 3, f"ticks after {keys}")
+                assert app.is_running
+
+    asyncio.run(scenario())

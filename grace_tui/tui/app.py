@@ -133,30 +133,35 @@ class GraceApp(App[int]):
         self.tick_s = tick_s
         self.palette: Palette = dict(PANE_VARIABLES)
         self.loads = 0  # parts applied so far (tests and the bench wait on it)
+        self.ticks = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._current = "services"
         for t in self.theme_set.themes.values():
             self.register_theme(t)
         self._initial_theme = theme
+        # Widgets kept by reference: queries search the screen on top, which may be a dialog.
+        self.header = HeaderBar(mode, id="header")
+        self.tabs = Tabs(*(Tab(f"{n} {cls.TITLE}", id=f"tab-{name}") for n, (name, cls) in enumerate(PANELS, 1)),
+                         id="panel-tabs")
+        self.panels: dict[str, Panel] = {name: cls(id=name) for name, cls in PANELS}
+        self.filter_box = Input(placeholder="filter this panel (escape clears)", id="filter")
         self.pump = DataPump(source, self._deliver, clock, poll=mode != "embedded",
                              on_error=lambda e: self.post_message(LoadFailed(e)), close_db=close_db)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield HeaderBar(self.mode, id="header")
-        yield Tabs(*(Tab(f"{n} {cls.TITLE}", id=f"tab-{name}") for n, (name, cls) in enumerate(PANELS, 1)),
-                   id="panel-tabs")
+        yield self.header
+        yield self.tabs
         with Container(id="grid"):
-            for name, cls in PANELS:
-                yield cls(id=name)
-        yield Input(placeholder="filter this panel (escape clears)", id="filter")
+            yield from self.panels.values()
+        yield self.filter_box
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self._initial_theme in self.available_themes:
             self.theme = self._initial_theme
         self._apply_palette()
-        self.query_one("#filter", Input).display = False
+        self.filter_box.display = False
         self._select_panel("services", focus=True)
         if self.events is not None:
             self._unsubscribe = self.events.subscribe(self._on_engine_event)
@@ -201,7 +206,7 @@ class GraceApp(App[int]):
         parts = message.parts
         with self.batch_update():
             if "overview" in parts:
-                self.query_one(HeaderBar).show(parts["overview"], now, self.palette)
+                self.header.show(parts["overview"], now, self.palette)
             for name, part in PANEL_PART.items():
                 if part in parts:
                     self.panel(name).show(parts[part], now, self.palette)
@@ -216,15 +221,16 @@ class GraceApp(App[int]):
 
     def _tick(self) -> None:
         """Ages and elapsed times move on; redraw from cached data, no DB."""
+        self.ticks += 1
         now = self.clock()
-        self.query_one(HeaderBar).redraw(now, self.palette)
+        self.header.redraw(now, self.palette)
         for name, _ in PANELS:
             panel = self.panel(name)
             if panel.display:  # a hidden tab catches up when it is shown
                 panel.redraw(now, self.palette)
 
     def panel(self, name: str) -> Panel:
-        return self.query_one(f"#{name}", Panel)
+        return self.panels[name]
 
     # ------------------------------------------------------------------ panels and focus
     def _select_panel(self, name: str, focus: bool) -> None:
@@ -232,7 +238,7 @@ class GraceApp(App[int]):
         for panel_name, _ in PANELS:
             self.panel(panel_name).set_class(panel_name == name, "-current")
         self.panel(name).redraw(self.clock(), self.palette)
-        tabs = self.query_one(Tabs)
+        tabs = self.tabs
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
         if focus:
@@ -269,7 +275,7 @@ class GraceApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Incident keys show only on an incident, proposal keys only on a proposal."""
         if action == "cycle_panel":  # tab moves between panels on the main screen only
-            return self.screen is self.screen_stack[0] and not self.query_one("#filter", Input).has_focus
+            return self.screen is self.screen_stack[0] and not self.filter_box.has_focus
         if action == "acknowledge":
             view = self._incident_view(self.selected_incident())
             return self.selected_incident() is not None and not (view and view.acknowledged)
@@ -387,7 +393,7 @@ class GraceApp(App[int]):
 
     # ------------------------------------------------------------------ filter, help, theme
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.value = self.panel(self._current).filter_text
         box.display = True
         box.focus()
@@ -401,13 +407,13 @@ class GraceApp(App[int]):
         self._close_filter(keep=True)
 
     def on_key(self, event: Any) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if event.key == "escape" and box.has_focus:
             event.stop()
             self._close_filter(keep=False)
 
     def _close_filter(self, keep: bool) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if not keep:
             self.panel(self._current).set_filter("", self.clock(), self.palette)
         box.display = False
@@ -436,7 +442,7 @@ class GraceApp(App[int]):
         if not self.is_mounted:
             return
         now = self.clock()
-        header = self.query_one(HeaderBar)
+        header = self.header
         header.invalidate()
         header.redraw(now, self.palette)
         for name, _ in PANELS:
