@@ -124,8 +124,7 @@ class Engine:
 
     def _wire_governance(self) -> None:
         self.supervisor.choose_action = self.governance.policy.choose_action
-        for name, kind, func, every_s in self.governance.jobs():
-            self.learning.register_job(name, kind, func, every_s=every_s)
+        self.governance.register_jobs(self.learning)
 
     def _config_file_changed(self, _config: Any) -> None:
         """Hot reload: the edited file becomes a new version, applied with the learned changes."""
@@ -139,6 +138,12 @@ class Engine:
         self.config = config
         if self.supervisor is not None:
             self.supervisor.apply_config(config)
+        service = getattr(self, "learning_service", None)
+        if service is not None:  # the one learning setting governance tunes, read live by the detector
+            from grace_tui.learning.settings import LearningSettings
+
+            tuned = LearningSettings.from_dict(getattr(config, "learning", None) or {})
+            service.settings.anomaly_threshold = tuned.anomaly_threshold
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
