@@ -250,6 +250,28 @@ def test_approve_and_reject_proposals(engine):
     assert recorder.calls == [("approve", (first.id, "tester")), ("reject", (first.id, "tester"))]
 
 
+def test_cancel_a_running_learning_job(engine):
+    job = engine.registry.start_task("train cpu baseline", "learning", "ml_training")
+    done = engine.registry.start_task("forecast disk", "learning", "ml_training")
+    engine.registry.complete(done)
+    recorder = RecordingActions()
+
+    async def scenario():
+        app = make_app(engine, actions=recorder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.panel("learning").table
+            await wait_until(pilot, lambda: table.row_count == 2, "the two learning jobs")
+            await pilot.press("5")
+            assert app.selected_learning_job() == job  # the running one comes first
+            await pilot.press("down")
+            assert app.check_action("cancel_job", ()) is False  # a finished job cannot be cancelled
+            await pilot.press("up", "c")
+            await wait_until(pilot, lambda: recorder.calls, "the cancel")
+
+    asyncio.run(scenario())
+    assert recorder.calls == [("cancel_task", (job,))]
+
+
 def test_theme_key_cycles_and_is_remembered(engine):
     from grace_tui.tui.themes import remembered_theme
 

@@ -27,7 +27,7 @@ from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
 from grace_tui.tui.panels.history import HistoryPanel
 from grace_tui.tui.panels.incidents import IncidentsPanel
-from grace_tui.tui.panels.learning import LearningPanel, proposal_id
+from grace_tui.tui.panels.learning import LearningPanel, learning_task_id, proposal_id
 from grace_tui.tui.panels.services import ServicesPanel
 from grace_tui.tui.panels.tasks import TasksPanel
 from grace_tui.tui.pump import DataPump
@@ -94,6 +94,7 @@ class GraceApp(App[int]):
         Binding("s", "silence", "Silence", id="silence"),
         Binding("y", "approve", "Approve", id="approve"),
         Binding("n", "reject", "Reject", id="reject"),
+        Binding("c", "cancel_job", "Cancel job", id="cancel-job"),
         Binding("t", "next_theme", "Theme", id="theme"),
         Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
         Binding("shift+tab", "cycle_panel(-1)", "Previous panel", show=False, priority=True, id="prev-panel"),
@@ -285,6 +286,8 @@ class GraceApp(App[int]):
             return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
         if action in ("approve", "reject"):
             return self.selected_proposal() is not None
+        if action == "cancel_job":
+            return self.selected_learning_job() is not None
         return True
 
     def selected_incident(self) -> str | None:
@@ -298,6 +301,15 @@ class GraceApp(App[int]):
         if self._current != "learning":
             return None
         return proposal_id(self.panel("learning").selected_key())
+
+    def selected_learning_job(self) -> str | None:
+        """The running learning job under the cursor (only those can be cancelled)."""
+        if self._current != "learning":
+            return None
+        task_id = learning_task_id(self.panel("learning").selected_key())
+        data = self.panel("learning").data
+        jobs = {t.id: t for t in data.jobs} if data else {}
+        return task_id if task_id in jobs and jobs[task_id].status in ("pending", "active") else None
 
     def _incident_view(self, incident_id: str | None) -> Any:
         for incident in self.panel("incidents").data or []:
@@ -369,6 +381,11 @@ class GraceApp(App[int]):
         pid = self.selected_proposal()
         if pid is not None:
             self.perform(f"reject proposal {pid}", self.actions.reject, pid, self.user)
+
+    def action_cancel_job(self) -> None:
+        task_id = self.selected_learning_job()
+        if task_id:
+            self.perform(f"cancel {task_id}", self.actions.cancel_task, task_id)
 
     @work(thread=True, group="actions")
     def perform(self, label: str, method: Callable[..., Any], *args: Any) -> None:
@@ -460,6 +477,8 @@ class GraceApp(App[int]):
                             self.action_open_incident)
         yield SystemCommand("Approve proposal", "Approve the selected config proposal (y)", self.action_approve)
         yield SystemCommand("Reject proposal", "Reject the selected config proposal (n)", self.action_reject)
+        yield SystemCommand("Cancel learning job", "Cancel the selected running learning job (c)",
+                            self.action_cancel_job)
         yield SystemCommand("Filter panel", "Filter the rows of the current panel (/)", self.action_filter)
         yield SystemCommand("Next theme", "Cycle dark, light, high-contrast, monochrome... (t)",
                             self.action_next_theme)
