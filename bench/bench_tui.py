@@ -279,7 +279,8 @@ def main() -> int:
         "|---|---|",
         f"| start-up to first paint (process start to the frame on the terminal) | {ms(attached['first_paint_s'])} |",
         f"| start-up to data on screen (header with the registry's counts) | {ms(attached['data_paint_s'])} |",
-        f"| key to screen, tab switch running/completed ({len(keys)} presses, rows painted) | median {ms(statistics.median(keys))}, "
+        f"| key to screen, tab switch running/completed ({len(keys)} presses, rows painted) | "
+        f"median {ms(statistics.median(keys))}, "
         f"p95 {ms(percentile(keys, 0.95))}, max {ms(max(keys))} |",
         f"| registry change to screen, attached (polls every 200 ms) | median {ms(statistics.median(change))}, "
         f"max {ms(max(change))} |",

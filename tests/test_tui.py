@@ -134,7 +134,7 @@ def test_retry_and_silence_call_the_actions(engine):
 
 def test_action_errors_are_shown_not_fatal(engine):
     """The engine without a supervisor cannot retry: the pane says so and keeps running."""
-    incident = engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
+    engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
 
     async def scenario():
         app = make_app(engine)
@@ -317,8 +317,8 @@ def test_clock_ticks_under_dialogs_and_detail():
             await wait_until(pilot, lambda: app.loads > 0, "the first load")
             for keys in (("question_mark",), ("escape", "2", "enter"), ("escape", "a")):
                 await pilot.press(*keys)
-                start = app.ticks
-                await wait_until(pilot, lambda: app.ticks >= start + 3, f"ticks after {keys}")
+                target = app.ticks + 3
+                await wait_until(pilot, lambda target=target: app.ticks >= target, f"ticks after {keys}")
                 assert app.is_running
 
     asyncio.run(scenario())
