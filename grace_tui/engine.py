@@ -12,6 +12,7 @@ the learning runner (`grace_tui.learning`), governance (`grace_tui.governance`).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -126,8 +127,7 @@ class Engine:
 
     def _wire_governance(self) -> None:
         self.supervisor.choose_action = self.governance.policy.choose_action
-        for name, kind, func, every_s in self.governance.jobs():
-            self.learning.register_job(name, kind, func, every_s=every_s)
+        self.governance.register_jobs(self.learning)
 
     def _config_file_changed(self, _config: Any) -> None:
         """Hot reload: the edited file becomes a new version, applied with the learned changes."""
@@ -142,7 +142,7 @@ class Engine:
         if self.supervisor is not None:
             self.supervisor.apply_config(config)
         if getattr(self, "learning_service", None):
-            try:
+            try:  # every [learning] setting, incl. the anomaly threshold governance tunes
                 self.learning_service.apply_config(config.learning)
             except UserError as exc:  # a bad [learning] value keeps the previous learning settings
                 log.error("learning config not applied: %s", exc)
@@ -175,11 +175,30 @@ class Engine:
 
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
-        while not self._stop.wait(0.1):
+        last = None
+        while not self._stop.wait(COMMAND_POLL_S):
             try:
+                seen = self._db_files_state()
+                if seen is not None and seen == last:
+                    continue  # nothing was committed since the last look: skip the query
+                last = seen
                 self.run_pending_commands()
             except Exception:
                 log.exception("command queue failed")
+
+    def _db_files_state(self) -> tuple | None:
+        """(size, mtime) of the SQLite file and its WAL: any commit changes it. None: always query."""
+        db = getattr(self.registry.database, "database", None)
+        if not isinstance(db, str) or "://" in db or db == ":memory:":
+            return None
+        out = []
+        for path in (db, db + "-wal"):
+            try:
+                st = os.stat(path)
+                out.append((st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append(None)
+        return tuple(out)
 
     def run_pending_commands(self) -> int:
         """Carry out actions queued by attached views and CLI clients."""
@@ -198,6 +217,8 @@ class Engine:
             done += 1
         return done
 
+
+COMMAND_POLL_S = 0.25  # how soon an attached view's action is served; each look is two stat() calls
 
 ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback")
 

@@ -73,3 +73,32 @@ def test_state_round_trip_gives_identical_scores():
     want = [det.step(float(2000 + i), v) for i, v in enumerate(tail)]
     got = [restored.step(float(2000 + i), v) for i, v in enumerate(tail)]
     assert got == want
+
+
+def coarse_alarms(block_means: list[float], det: AnomalyDetector) -> list[int]:
+    """Indices of the blocks at which the coarse view alone alarms (each mean held for a block)."""
+    out = []
+    for i, m in enumerate(block_means):
+        if max(det._coarse(m) for _ in range(det.block)) > 0.0:
+            out.append(i)
+    return out
+
+
+CYCLE = [0, 1, 2, 3, 4, 5, 6, 7, 6, 5, 4, 3, 2, 1]  # block levels of a learnt rhythm
+
+
+def test_coarse_view_flags_new_block_transitions_in_a_row():
+    det = AnomalyDetector(block=4, rest=5)
+    train = CYCLE * 40
+    coarse_alarms(train, det)  # learn the rhythm (the first blocks are warm-up)
+    # known levels in a new order: (1,3) then (3,5) are new pairs in a row
+    assert coarse_alarms([3, 5, 3] + CYCLE, det) == [1]
+
+
+def test_coarse_view_ignores_a_single_new_pair_and_a_new_extreme():
+    det = AnomalyDetector(block=4, rest=5)
+    coarse_alarms(CYCLE * 40, det)
+    # (1,0) known, (0,2) new, (2,1) known: one new pair alone is not an alarm
+    assert coarse_alarms([0, 2, 1] + CYCLE, det) == []
+    # a level never seen before (9): new pairs, but on a bucket's first visit
+    assert coarse_alarms([7, 9, 7, 6] + CYCLE, det) == []

@@ -44,3 +44,23 @@ def test_everything_that_matters_lands_in_a_whole_chain(registry, state_dir: Pat
     assert not result.ok and result.first_bad_seq == ack["seq"]
     engine.stop()
     assert json.loads((state_dir / "audit.jsonl.head").read_text())["seq"] == len(entries)
+
+
+def test_cutting_the_end_and_the_head_file_is_caught_by_the_registry_copy(registry, state_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    config = tmp_path / "config.toml"
+    config.write_text("[host]\nenabled = false\n")
+    engine = Engine(StatePaths(state_dir), registry, config)
+    engine._start_governance()
+    for i in range(3):
+        engine.governance.record("learning_event", "learning", {"i": i})
+    engine.stop()
+    audit = state_dir / "audit.jsonl"
+    assert run_cli("audit", "verify", state_dir=state_dir).returncode == 0
+    audit.write_text("".join(audit.read_text().splitlines(keepends=True)[:-2]))
+    (state_dir / "audit.jsonl.head").unlink()
+    assert verify(audit).ok  # the file alone cannot tell...
+    broken = run_cli("audit", "verify", state_dir=state_dir)
+    assert broken.returncode != 0 and "removed from the end (the registry says seq 4)" in broken.stdout

@@ -31,7 +31,7 @@ def test_daemon_heals_locks_and_stops(tmp_path):
 
         second = _cli("daemon", "--config", str(config), "--state-dir", str(state))
         assert second.returncode == 1
-        assert f"another supervisor (PID {daemon.pid})" in second.stderr and "Traceback" not in second.stderr
+        assert f"supervisor (PID {daemon.pid})" in second.stderr and "Traceback" not in second.stderr
 
         report = wait_for(lambda: (r := json.loads(_cli("report", "healing", "--json", "--state-dir",
                                                         str(state)).stdout)) and r["resolved"] >= 1 and r)

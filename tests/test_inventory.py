@@ -6,6 +6,9 @@ import socket
 from pathlib import Path
 
 import psutil
+from conftest import wait_until
+
+from grace_tui.engine import Engine
 
 from grace_tui.governance.inventory import KIND, InventoryWatcher, scan
 from grace_tui.incidents import IncidentLog
@@ -63,3 +66,31 @@ def test_a_listener_that_goes_away_resolves(registry, state_dir: Path) -> None:
     sock.close()
     watcher.run()
     assert incidents.get(incident.id).state == "resolved"
+
+
+def test_the_engine_schedules_the_governance_jobs(registry, state_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[host]\nenabled = false\n[learning.schedule]\nlistener_inventory = 120\n")
+    engine = Engine(StatePaths(state_dir), registry, config)
+    engine.start(watch_config=False)
+    try:
+        specs = {spec.name: spec for spec in engine.learning.jobs()}
+        assert specs["tune_thresholds"].kind == "config_update"
+        assert (specs["listener_inventory"].kind, specs["listener_inventory"].every_s) == ("knowledge_acquisition", 120)
+        engine.run_job("listener_inventory")
+        wait_until(lambda: learned.baseline_learned_at() is not None, message="baseline learned by the job")
+    finally:
+        engine.stop(leave_running=False)
+
+
+def test_a_port_the_config_names_is_expected(registry, state_dir: Path) -> None:
+    incidents = IncidentLog(registry, StatePaths(state_dir))
+    sock = None
+    watcher = InventoryWatcher(incidents, expected_ports=lambda: {sock.getsockname()[1]} if sock else set())
+    watcher.run()
+    sock = _listen()
+    try:
+        watcher.run()
+        assert _for_port(incidents, sock.getsockname()[1]) == []
+    finally:
+        sock.close()

@@ -186,3 +186,49 @@ def test_services_snapshot_and_rows(tmp_path):
         snap = h.sup.services_snapshot()
         assert snap[0]["name"] == "echo" and snap[0]["mode"] == "managed" and snap[0]["port"] == port
     assert sys.platform.startswith("linux")
+
+
+def test_retry_rearms_and_silence_is_recorded(tmp_path):
+    port = free_port()
+    config = base_config({"flaky": {
+        "command": echo_argv(port, "--crash-after", "0.05"), "port": port, "restart_budget": 2,
+        "backoff_initial": 0.02, "backoff_max": 0.05, "start_timeout": 2.0}})
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("flaky")
+        wait_for(lambda: runner.state == "escalated", what="escalated")
+        loop = h.incidents_of("crash_loop")[0]
+        restarts = runner.restarts
+        assert h.sup.retry(loop.id) == "retrying flaky (crash_loop)"
+        wait_for(lambda: runner.restarts > restarts, what="restarted by retry")
+        message = h.sup.silence(loop.id, 600)
+        assert message == "silenced flaky for 600s"
+        assert any(e.type == "silence" for e in h.incidents.timeline(loop.id))
+        row = wait_for(lambda: (r := service_rows.get_service("flaky")) and r.silenced_until and r)
+        assert row.silenced_until > time.time() + 500
+
+
+def test_http_check_opens_incident_and_failed_recovery_is_not_resolved(tmp_path):
+    """A 404 where 200 is expected: http_unhealthy; a restart that still serves 404 is not a recovery."""
+    port = free_port()
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "ok.html").write_text("ok")
+    command = [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)]
+    config = base_config({
+        "good": {"command": command, "port": port, "http_url": f"http://127.0.0.1:{port}/ok.html"},
+    }, check_interval=0.1)
+    with Harness(tmp_path / "a", config) as h:
+        wait_for(lambda: h.runner("good").state == "running" and h.runner("good").counters.fails["http_unhealthy"] == 0
+                 and h.runner("good").last_sample, what="good service checked")
+        assert h.incidents_of("http_unhealthy") == []
+    port = free_port()
+    command[3] = str(port)
+    config = base_config({
+        "bad": {"command": command, "port": port, "http_url": f"http://127.0.0.1:{port}/missing.html",
+                "failures_before_incident": 1, "start_timeout": 1.0, "remediation": {"http_unhealthy": ["restart"]}},
+    }, check_interval=0.1)
+    with Harness(tmp_path / "b", config) as h:
+        incident = wait_for(lambda: h.ended("http_unhealthy"), what="http_unhealthy ended")[0]
+        assert incident.state == "failed" and "HTTP 404 (expected 200)" in incident.summary
+        verification = [e for e in h.incidents.timeline(incident.id) if e.type == "verification"][0]
+        assert verification.data["ok"] is False

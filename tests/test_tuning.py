@@ -82,3 +82,32 @@ def test_anomaly_sensitivity_is_tuned_from_noise(world) -> None:
     assert proposal["path"] == "learning.anomaly_threshold" and proposal["old"] == pytest.approx(DEFAULT_THRESHOLD)
     # 5% above the highest noise score: +15.5%, inside the 20% bound, so applied at once
     assert proposal["new"] == pytest.approx(DEFAULT_THRESHOLD * 1.10 * 1.05, abs=0.005) and proposal["status"] == "auto_approved"
+
+
+def test_a_learned_anomaly_sensitivity_reaches_the_running_detector(registry, state_dir: Path, tmp_path: Path) -> None:
+    from grace_tui.engine import Engine
+
+    config = tmp_path / "engine.toml"
+    config.write_text("[host]\nenabled = false\n[governance]\nmax_sensitivity_change_pct = 20\n")
+    engine = Engine(StatePaths(state_dir), registry, config)
+    engine.start(watch_config=False)
+    try:
+        before = engine.learning_service.online.settings.anomaly_threshold
+        proposal = engine.governance.versions.propose(
+            "anomaly_sensitivity", [{"path": "learning.anomaly_threshold", "new": round(before * 1.1, 4),
+                                     "default": before}], "noise")
+        assert proposal.status == "auto_approved"
+        assert engine.learning_service.online.settings.anomaly_threshold == round(before * 1.1, 4)
+    finally:
+        engine.stop(leave_running=False)
+
+
+def test_a_flapping_port_check_needs_one_more_failure(world) -> None:
+    versions, log = world
+    for _ in range(2):
+        incident = log.open("port_unreachable", "high", "web: port 8080 does not accept connections",
+                            service="web", check="port_unreachable", detail={"port": 8080})
+        log.acknowledge(incident.id, "alice", "noise: deploy window")
+    (proposal,) = ThresholdTuner(versions).run()["proposals"]
+    assert (proposal["path"], proposal["old"], proposal["new"]) == ("services.web.failures_before_incident", 2, 3)
+    assert proposal["status"] == "pending"  # +50% is outside the 20% bound

@@ -109,3 +109,10 @@ def test_hand_edit_becomes_a_version_and_wins_over_learning(setup) -> None:
     path.write_text(CONFIG.replace("cpu_pct = 80", "cpu_pct = 70"))
     v4 = versions.sync_file()
     assert get_path(v4.config, "services.web.cpu_pct") == 70  # the person's edit wins
+
+
+def test_the_first_diff_lists_every_setting_and_nothing_else(setup) -> None:
+    versions, _, _, _ = setup
+    (v1,) = versions.history()
+    assert v1.diff.splitlines()[:3] == ["--- empty", "+++ v1", "@@ -0,0 +1,3 @@"]
+    assert "+services.web.cpu_pct = 80" in v1.diff and " = {}" not in v1.diff

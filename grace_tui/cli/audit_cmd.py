@@ -24,8 +24,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(ctx: Context) -> int:
+    from grace_tui.registry import governance as store
+
     path = ctx.paths.audit_log
-    result = audit.verify(path)
+    ctx.registry  # the registry keeps a copy of the newest entry's seq and hash
+    result = audit.verify(path, store.audit_anchor(str(path.resolve())))
     if result.ok:
         print(f"OK: {result.checked} entries checked ({path})")
         return 0

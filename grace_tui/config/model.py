@@ -63,7 +63,7 @@ class ServiceConfig:
 
 @dataclass
 class SupervisorSettings:
-    check_interval: float = 10.0  # port, HTTP and resource checks
+    check_interval: float = 30.0  # port, HTTP and resource checks (exits are event driven)
     host_check_interval: float = 30.0
     stop_services_on_exit: bool = True
     dry_run: bool = False

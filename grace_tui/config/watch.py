@@ -47,8 +47,10 @@ class ConfigWatcher:
 
         name = self.path.name
         try:
-            for changes in watch(self.path.parent, stop_event=self._stop, debounce=200, step=50,
-                                 rust_timeout=1000, yield_on_timeout=False,
+            # step: how often the Rust side wakes (and takes the GIL) to check stop_event; 50 ms
+            # by default would be 20 wake-ups a second for a file that changes a few times a year.
+            for changes in watch(self.path.parent, stop_event=self._stop, debounce=1100, step=1000,
+                                 rust_timeout=60_000, yield_on_timeout=False,
                                  watch_filter=lambda _change, p: Path(p).name == name):
                 if changes:
                     self.reload()

@@ -19,13 +19,14 @@ from typing import Any, Callable
 
 from grace_tui.events import Event
 from grace_tui.governance.audit import AuditLog
-from grace_tui.governance.inventory import InventoryWatcher
+from grace_tui.governance.inventory import InventoryWatcher, configured_ports
 from grace_tui.governance.policy import RemediationPolicy
 from grace_tui.governance.tuning import History, ThresholdTuner
 from grace_tui.governance.versions import ConfigVersions
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
+from grace_tui.registry import governance as gov_store
 from grace_tui.registry import incidents as incident_store
 from grace_tui.registry.governance import VersionView
 from grace_tui.registry.models import TERMINAL_STATUSES
@@ -37,6 +38,8 @@ AUDITED_TIMELINE = {"detected": "incident_opened", "ack": "acknowledgement", "si
                     "remediation": "remediation", "state": "incident_state"}
 SEEN_LIMIT = 10_000  # incidents remembered; older ones have long been audited
 JOBS = (("tune_thresholds", "config_update", 3600.0), ("listener_inventory", "knowledge_acquisition", 600.0))
+JOB_TITLES = {"tune_thresholds": "tune thresholds from noise acks", "listener_inventory": "learn the host's listeners"}
+FIRST_RUN_S = {"tune_thresholds": 60.0, "listener_inventory": 5.0}
 
 
 class Governance:
@@ -45,12 +48,13 @@ class Governance:
                  *, history: History | None = None, policy: RemediationPolicy | None = None):
         self.registry = registry
         self.incidents = incidents
-        self.audit = AuditLog(paths.audit_log)
+        self.audit = AuditLog(paths.audit_log, on_append=self._anchor)
         self.versions = ConfigVersions(config_provider, apply_config, self.record)
         self.policy = policy or RemediationPolicy()
         self.policy.on_learning = self._learning
         self.tuner = ThresholdTuner(self.versions, history)
-        self.inventory = InventoryWatcher(incidents, self._learning)
+        self.inventory = InventoryWatcher(incidents, self._learning,
+                                          expected_ports=lambda: configured_ports(self.versions.effective()))
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: OrderedDict[str, float] = OrderedDict()  # incident id -> last timeline entry audited
         self._seen_lock = threading.Lock()
@@ -71,9 +75,18 @@ class Governance:
         return self.versions.sync_file("config file edited")
 
     def jobs(self) -> list[tuple[str, str, Callable[[Any], Any], float]]:
-        """(name, kind, func, every_s) for LearningRunner.register_job."""
+        """(name, kind, func, every_s) for LearningRunner.register_job; `[learning] schedule`
+        (name = seconds) overrides the default interval."""
         funcs = {"tune_thresholds": self.tuner.run, "listener_inventory": self.inventory.run}
-        return [(name, kind, funcs[name], every) for name, kind, every in JOBS]
+        schedule = (self.versions.effective().get("learning") or {}).get("schedule") or {}
+        return [(name, kind, funcs[name], float(schedule.get(name, every))) for name, kind, every in JOBS]
+
+    def register_jobs(self, runner: Any) -> None:
+        """Schedule the governance jobs; the inventory's first run comes soon (the baseline
+        should describe the host as it was at start), tuning after a minute."""
+        for name, kind, func, every_s in self.jobs():
+            runner.register_job(name, kind, func, every_s, title=JOB_TITLES[name],
+                                first_delay_s=FIRST_RUN_S[name])
 
     # ------------------------------------------------------------------ actions
     def record(self, type: str, actor: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -91,7 +104,26 @@ class Governance:
         version = self.versions.rollback(int(number), user or _user())
         return f"rolled back to version {number}: config version {version.number}"
 
+    # ------------------------------------------------------------------ reading (for the pane)
+    def pending(self) -> list[Any]:
+        """Proposals waiting for a person (ProposalView: id, kind, changes, reason)."""
+        return self.versions.pending()
+
+    def history(self, limit: int = 20) -> list[VersionView]:
+        return self.versions.history(limit)
+
+    def learned_remediation(self) -> list[dict[str, Any]]:
+        """Per (service, kind, action): tries, successes, success_rate, median_ttr_s."""
+        return self.policy.table()
+
     # ------------------------------------------------------------------ auditing
+    def _anchor(self, entry: dict[str, Any]) -> None:
+        """Keep the newest (seq, hash) in the registry too; a failure here must not lose the entry."""
+        try:
+            gov_store.set_audit_anchor(str(self.audit.path.resolve()), entry["seq"], entry["hash"])
+        except Exception:
+            log.exception("could not record the audit head in the registry")
+
     def _learning(self, type: str, data: dict[str, Any]) -> None:
         self.record("learning_event", "learning", {"event": type, **data})
 

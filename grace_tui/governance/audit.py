@@ -9,6 +9,9 @@ records the last seq and hash after every append.
 
 Appends are serialised by a thread lock and an flock on the file (the daemon
 and a CLI command may both append), flushed and fsynced; the file is 0600.
+`on_append` (called under the lock) lets the Governance keep a second copy of
+the head in the registry, so cutting the end of the log *and* deleting the head
+file is still caught by `grace-tui audit verify`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from grace_tui.paths import open_private, write_private_atomic
 
@@ -51,8 +54,9 @@ class VerifyResult(NamedTuple):
 class AuditLog:
     """Append entries to one audit file; safe across threads and processes."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_append: Callable[[dict[str, Any]], None] | None = None):
         self.path = Path(path)
+        self.on_append = on_append
         self._lock = threading.Lock()
 
     def append(self, type: str, actor: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,6 +78,8 @@ class AuditLog:
                 f.flush()
                 os.fsync(f.fileno())
                 write_private_atomic(head_path(self.path), json.dumps({"seq": entry["seq"], "hash": entry["hash"]}))
+                if self.on_append:
+                    self.on_append(entry)
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
         return entry
@@ -138,8 +144,9 @@ def tail(path: Path, n: int = 20) -> list[dict[str, Any]]:
     return [json.loads(line) for line in keep]
 
 
-def verify(path: Path) -> VerifyResult:
-    """Walk the chain; the first entry that does not follow from the one before is named."""
+def verify(path: Path, anchor: tuple[int, str] | None = None) -> VerifyResult:
+    """Walk the chain; the first entry that does not follow from the one before is named.
+    `anchor` is a (seq, hash) recorded elsewhere (the registry) that the log must contain."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -158,6 +165,13 @@ def verify(path: Path) -> VerifyResult:
     if torn:
         return VerifyResult(False, checked, checked + 1,
                             f"line {len(lines) + 1}: torn final line (an interrupted write)")
+    if anchor is not None:
+        seq, digest = anchor
+        if seq > checked:
+            return VerifyResult(False, checked, checked + 1,
+                                f"entries {checked + 1}..{seq} were removed from the end (the registry says seq {seq})")
+        if seq and json.loads(lines[seq - 1])["hash"] != digest:
+            return VerifyResult(False, checked, seq, f"seq {seq} does not match the registry's record of it")
     return _check_head(path, checked, prev, lines)
 
 

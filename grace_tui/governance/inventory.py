@@ -8,7 +8,9 @@ teaches it as normal: it joins the known listeners and the incident resolves.
 An unexpected listener that goes away on its own resolves too.
 
 A listener is identified by (port, process name, user); the address is kept for
-display only, so a service rebinding from 0.0.0.0 to :: does not alarm.
+display only, so a service rebinding from 0.0.0.0 to :: does not alarm. Ports
+the config names (a service's `port`, the metrics port) are expected, whoever
+listens on them: the supervisor watches those services already.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ def _identify(pid: int | None) -> tuple[str, str, str]:
         return "?", "", "?"
 
 
+def configured_ports(config: dict[str, Any]) -> set[int]:
+    """Ports the config names: each service's `port` and the metrics port."""
+    ports = {svc.get("port") for svc in (config.get("services") or {}).values() if isinstance(svc, dict)}
+    ports.add((config.get("supervisor") or {}).get("metrics_port"))
+    return {p for p in ports if isinstance(p, int)}
+
+
 def _check(listener_key: tuple[int, str, str]) -> str:
     port, process, user = listener_key
     return f"listener:{port}:{process}:{user}"
@@ -78,10 +87,12 @@ def _check(listener_key: tuple[int, str, str]) -> str:
 
 class InventoryWatcher:
     def __init__(self, incidents: IncidentLog, on_learning: LearningSink | None = None,
-                 scanner: Callable[[], list[Listener]] = scan):
+                 scanner: Callable[[], list[Listener]] = scan,
+                 expected_ports: Callable[[], set[int]] = lambda: set()):
         self.incidents = incidents
         self.on_learning = on_learning or (lambda type, data: None)
         self.scanner = scanner
+        self.expected_ports = expected_ports
 
     def run(self, ctx: Any = None) -> dict[str, Any]:
         """The knowledge_acquisition job: learn the baseline, then flag what is new."""
@@ -92,6 +103,8 @@ class InventoryWatcher:
             return self._learn_baseline(listeners)
         self.teach_acknowledged()
         known = {(k.port, k.process, k.user) for k in learned.known_listeners()}
+        expected = self.expected_ports()
+        listeners = [item for item in listeners if item.port not in expected]
         open_by_check = {i.check: i for i in self.incidents.open_incidents(kind=KIND)}
         opened = []
         for listener in listeners:

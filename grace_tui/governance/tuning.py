@@ -11,7 +11,9 @@ past what was observed (5% margin), so those readings would not have fired:
 * host limits (`host.disk_min_free_pct`, `memory_min_available_pct`,
   `load_max_per_cpu`);
 * the anomaly detector's sensitivity (`learning.anomaly_threshold`), raised
-  past the scores of the anomalies called noise.
+  past the scores of the anomalies called noise;
+* for port and HTTP checks that fail briefly (no value to move past), one more
+  consecutive failure before an incident (`services.NAME.failures_before_incident`).
 
 A limit is tuned once it has `min_acks` noise acknowledgements (`[learning]
 tuning_min_acks`, default 2) since it was last proposed. Proposals go through
@@ -41,7 +43,7 @@ class Limit:
     """One tunable threshold: where it lives, and whether readings must stay below (max) or above (min)."""
 
     path: str
-    direction: str  # "max": fires when value > limit; "min": fires when value < limit
+    direction: str  # "max": fires when value > limit; "min": when value < limit; "count": one more failure
     kind: str  # proposal kind: threshold | anomaly_sensitivity
     default: float | None = None
 
@@ -57,6 +59,8 @@ def readings(incident: IncidentView) -> list[tuple[Limit, str | None, float, flo
             if _num(d.get(field)):
                 out.append((Limit(f"services.{svc}.{key}", "max", "threshold"), f"svc:{svc}.{metric}",
                             d[field] * scale, scale))
+    elif incident.kind in ("port_unreachable", "http_unhealthy") and svc:
+        out.append((Limit(f"services.{svc}.failures_before_incident", "count", "threshold", 2), None, 0.0, 1.0))
     elif incident.kind == "disk_low" and _num(d.get("free_pct")):
         out.append((Limit("host.disk_min_free_pct", "min", "threshold", 10.0), None, d["free_pct"], 1.0))
     elif incident.kind == "memory_low" and _num(d.get("available_pct")):
@@ -99,6 +103,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def propose_value(limit: Limit, current: float | None, observed: list[float], history: list[float]) -> float | None:
     """A limit just past the readings called noise (and the history's p99 / p1)."""
+    if limit.direction == "count":
+        return int(current or 0) + 1
     if limit.direction == "max":
         target = max(observed + ([_percentile(history, 0.99)] if history else []))
         new = target * (1 + MARGIN)
@@ -159,15 +165,18 @@ class ThresholdTuner:
     def _propose(self, limit: Limit, fresh: list[tuple[str | None, float, float]], config: dict[str, Any]
                  ) -> dict[str, Any] | None:
         current = get_path(config, limit.path, limit.default)
-        if limit.path.startswith("services.") and current is None:
+        if current is None:
             return None  # that service has no such limit: nothing to loosen
         metric, scale = fresh[0][0], fresh[0][2]
         history = [value * scale for value in self.history(metric)] if metric else []
         new = propose_value(limit, current, [v for _, v, _ in fresh], history)
         if new is None:
             return None
-        reason = (f"{len(fresh)} incident(s) acknowledged as noise fired on {limit.path} = {current}; "
-                  f"readings up to {max(v for _, v, _ in fresh):g}"
-                  + (f", history p99 {_percentile(history, 0.99):g}" if history else ""))
+        reason = f"{len(fresh)} incident(s) acknowledged as noise fired on {limit.path} = {current}; "
+        if limit.direction == "count":
+            reason += "the check failed only briefly: wait for one more consecutive failure"
+        else:
+            reason += f"readings up to {max(v for _, v, _ in fresh):g}"
+            reason += f", history p99 {_percentile(history, 0.99):g}" if history else ""
         proposal = self.versions.propose(limit.kind, [{"path": limit.path, "new": new, "default": current}], reason)
         return {"id": proposal.id, "path": limit.path, "old": current, "new": new, "status": proposal.status}

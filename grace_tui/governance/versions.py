@@ -63,7 +63,7 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
         for key, value in config.items():
             out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
         return out
-    return {prefix: config}
+    return {prefix: config} if prefix else {}  # an empty config has no leaves
 
 
 def render(config: dict[str, Any]) -> list[str]:

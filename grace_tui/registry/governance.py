@@ -7,7 +7,9 @@ pending Proposal until a user approves or rejects it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -188,3 +190,28 @@ def last_proposal_change() -> float:
     created = Proposal.select(peewee.fn.MAX(Proposal.created_at)).scalar() or 0.0
     decided = Proposal.select(peewee.fn.MAX(Proposal.decided_at)).scalar() or 0.0
     return max(created, decided)
+
+
+def _anchor_key(log_path: str) -> str:
+    """One anchor per audit file per host (a fleet may share one PostgreSQL registry)."""
+    digest = hashlib.sha256(f"{socket.gethostname()}:{log_path}".encode()).hexdigest()[:32]
+    return f"audit_head:{digest}"
+
+
+def set_audit_anchor(log_path: str, seq: int, digest: str) -> None:
+    """The audit log's newest (seq, hash), kept apart from the log file."""
+    from grace_tui.registry.db import Meta
+
+    value = json.dumps({"seq": seq, "hash": digest})
+    Meta.insert(key=_anchor_key(log_path), value=value).on_conflict(
+        conflict_target=[Meta.key], update={Meta.value: value}).execute()
+
+
+def audit_anchor(log_path: str) -> tuple[int, str] | None:
+    from grace_tui.registry.db import Meta
+
+    row = Meta.get_or_none(Meta.key == _anchor_key(log_path))
+    if row is None:
+        return None
+    data = json.loads(row.value)
+    return int(data["seq"]), str(data["hash"])

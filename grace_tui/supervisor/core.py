@@ -71,7 +71,8 @@ class Supervisor:
         for runner in runners:
             runner.post("shutdown", leave)
         for runner in runners:
-            runner._thread.join(30)
+            if runner._thread.ident is not None:  # started
+                runner._thread.join(30)
         if self._thread:
             self._thread.join(10)
         self.metrics.stop()
@@ -182,9 +183,13 @@ class Supervisor:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                with database.atomic():  # one write transaction for the whole sample
-                    for runner in list(self.runners.values()):
-                        self.check_service(runner)
+                samples = {}
+                for runner in list(self.runners.values()):
+                    sample = self.check_service(runner)
+                    if sample is not None:
+                        samples[runner.name] = sample
+                with database.atomic():  # one write for the whole round
+                    service_rows.record_samples(samples)
                 if started >= next_host and self.config.host.enabled:
                     self.host.check()
                     next_host = started + self.config.supervisor.host_check_interval
@@ -194,19 +199,20 @@ class Supervisor:
             self._kick.wait(self.config.supervisor.check_interval)
             self._kick.clear()
 
-    def check_service(self, runner: ServiceRunner) -> None:
+    def check_service(self, runner: ServiceRunner) -> dict[str, Any] | None:
+        """Run a service's periodic checks; returns the sample to record (None when not running)."""
         svc = runner.service
         now = time.time()
         if runner.state in ("stopped", "escalated", "failed", "backoff", "starting") and svc.mode == "managed":
-            return
+            return None
         if svc.mode == "watched" and runner.state not in ("running",):
             if runner.state != "escalated" and not runner.silenced():
                 runner.post("start", "periodic check")
-            return
+            return None
         if not runner.is_running():
             if svc.mode == "watched":
                 runner.post("start", "process gone")
-            return
+            return None
         sample: dict[str, Any] = {}
         if svc.port:
             ms = tcp_connect_ms(svc.port, svc.connect_timeout)
@@ -219,7 +225,7 @@ class Supervisor:
                             f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, now)
         sample.update(self._resources(runner, now))
         runner.last_sample = sample
-        service_rows.upsert_service(runner.name, **runner.row())
+        return {**sample, "history": {k: list(v) for k, v in runner.history.items()}}
 
     def _resources(self, runner: ServiceRunner, now: float) -> dict[str, Any]:
         svc = runner.service

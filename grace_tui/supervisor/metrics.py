@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from grace_tui.paths import write_private_atomic
 from grace_tui.registry import incidents as store
@@ -60,10 +59,13 @@ class MetricsExporter:
         self.sup = supervisor
         self.dirty = True
         self._last = ""
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Any = None  # http.server.ThreadingHTTPServer, imported only when serving
         self._port: int | None = None
 
-    def write(self) -> None:
+    def write(self, force: bool = False) -> None:
+        """Re-render when an incident or a service state changed (rendering queries the registry)."""
+        if not (self.dirty or force):
+            return
         text = render(self.sup)
         self.dirty = False
         if text != self._last:
@@ -74,6 +76,8 @@ class MetricsExporter:
         settings = self.sup.config.supervisor
         if not settings.metrics_port:
             return
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):

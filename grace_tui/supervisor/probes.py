@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import socket
 import time
 from typing import Callable
@@ -25,6 +24,8 @@ def port_accepting(port: int, timeout: float = 0.2) -> bool:
 
 def http_check(url: str, expected_status: int, timeout: float) -> tuple[bool, str]:
     """GET `url`; (ok, what happened)."""
+    import http.client  # only for services with an HTTP check: it pulls in ssl and email (~3 MB)
+
     parts = urlsplit(url)
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)

@@ -23,9 +23,10 @@ import psutil
 
 from grace_tui.config.model import ServiceConfig
 from grace_tui.paths import ensure_private_dir, open_private
+from grace_tui.registry.db import database
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.commands import CommandResult, run_argv
-from grace_tui.supervisor.probes import port_accepting, wait_until
+from grace_tui.supervisor.probes import http_check, port_accepting, wait_until
 
 if TYPE_CHECKING:
     from grace_tui.supervisor.core import Supervisor
@@ -115,6 +116,9 @@ class ServiceRunner:
             except Exception as exc:  # one bad event must not kill the service's thread
                 log.exception("service %s: handling %s failed", self.name, kind)
                 self.set_state(self.state, f"internal error: {exc}")
+            if self.queue.empty():
+                _release_db_connection()
+
 
     # ------------------------------------------------------------------ messages
     def _on_start(self, reason: str) -> None:
@@ -135,6 +139,9 @@ class ServiceRunner:
             self.set_state("running", f"started ({reason})")
         elif not self.is_running():
             self.set_state("failed", result.message if not result.ok else "exited during start")
+        else:  # up but not healthy yet: the periodic checks take it from here (and open the incident)
+            self.set_state("running", f"started ({reason}) but not verified healthy within "
+                                      f"{self.service.start_timeout:g}s")
 
     def _on_exit(self, pid: int, detected_at: float) -> None:
         if pid in self._ignore_exit:
@@ -180,6 +187,7 @@ class ServiceRunner:
                       incident_id=self.escalated_incident)
 
     def _on_stop(self) -> None:
+        self.restart_times.clear()  # an operator's stop re-arms the crash-loop budget, like a config change
         self.stop_process()
         self.set_state("stopped", "stopped on request")
 
@@ -198,8 +206,7 @@ class ServiceRunner:
         actions = self.service.actions_for(kind) or ["none"]
         first = self.sup.pick_action(self.service, kind, actions)
         ordered = [first] + [a for a in actions if a != first]
-        incident_id = incident_id or self.open_incident_id(kind)
-        for action in ordered:
+        for action in ordered:  # no DB access before the first action: the restart goes out first
             if action in ("restart", "free_port") and self.crash_budget_spent():
                 self.escalate(kind, incident_id, summary, detected_at)
                 return
@@ -207,6 +214,7 @@ class ServiceRunner:
             if delay and self._wait_or_interrupted(delay):
                 return
             result = self.perform(action, kind)
+            incident_id = incident_id or self.open_incident_id(kind)
             if incident_id is None:
                 incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
                                                       check=kind, detail=detail, detected_at=detected_at).id
@@ -218,6 +226,7 @@ class ServiceRunner:
             verified_at = self.verify() if result.ok else None
             self.sup.incidents.note(incident_id, "verification",
                                     "recovered: process alive" + (" and port accepting" if self.service.port else "")
+                                    + (" and HTTP check passing" if self.service.http_url and self.service.port else "")
                                     if verified_at else f"not recovered after {action}",
                                     {"ok": bool(verified_at), "pid": self.pid})
             self.sup.events.publish("remediation_outcome", self.name, {
@@ -342,6 +351,7 @@ class ServiceRunner:
         """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human."""
         n = len(self.restart_times)
         message = f"{n} restarts within {self.service.restart_window:g}s: crash loop, service left stopped"
+        incident_id = incident_id or self.open_incident_id(kind)
         if incident_id is None:
             incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
                                                   detected_at=detected_at).id
@@ -407,10 +417,14 @@ class ServiceRunner:
 
     def verify(self) -> float | None:
         """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
-        port = self.service.port
+        port, svc = self.service.port, self.service
         if port:
-            return wait_until(lambda: port_accepting(port, 0.2) and self.is_running(),
-                              self.service.start_timeout, self.is_running)
+            def healthy() -> bool:
+                if not (port_accepting(port, 0.2) and self.is_running()):
+                    return False
+                return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
+
+            return wait_until(healthy, svc.start_timeout, self.is_running)
         ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
         return time.time() if ok is None and self.is_running() else None
 
@@ -448,6 +462,7 @@ class ServiceRunner:
         return bool(self.silenced_until and time.time() < self.silenced_until)
 
     def set_state(self, state: str, message: str = "") -> None:
+        self.sup.metrics.dirty = self.sup.metrics.dirty or state != self.state
         self.state = state
         if message:
             self.message = message
@@ -476,3 +491,13 @@ def _command_message(result: CommandResult) -> str:
     if result.error:
         return f"{' '.join(result.argv)}: {result.error}"
     return f"{' '.join(result.argv)} exited {result.exit_code} in {result.duration_s:.2f}s"
+
+
+def _release_db_connection() -> None:
+    """peewee keeps one SQLite connection (and page cache) per thread: an idle service thread
+    gives its own back rather than hold ~300 kB per service for events that are rare."""
+    try:
+        if not database.is_closed():
+            database.close()
+    except Exception:
+        pass  # in a transaction or not open: nothing to release

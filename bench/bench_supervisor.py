@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""grace-tui vs supervisord, side by side in one run, on the anchor workload.
+
+Reuses the anchor harness (/work/shared/bench/anchors/mttr_bench.py): the same
+echo server, the same SIGKILL -> "port answers from a new PID" measurement (5 ms
+polls), the same idle overhead measurement (CPU seconds and VmHWM of the
+supervisor process with N idle services). supervisord comes from PyPI, installed
+into its own venv (default /tmp/bench-venv). grace-tui runs as `grace-tui daemon`
+with the Python running this script (use the project's venv).
+
+    python bench/bench_supervisor.py                       # 20 trials, 60 s overhead window
+    python bench/bench_supervisor.py --trials 5 --duration 10 --out -
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ANCHORS = Path(os.environ.get("ANCHORS_DIR", "/work/shared/bench/anchors"))
+VENV = Path(os.environ.get("BENCH_VENV", "/tmp/bench-venv"))
+os.environ["ANCHORS_VENV"] = str(VENV)  # read by mttr_bench at import
+sys.path.insert(0, str(ANCHORS))
+import mttr_bench as mb  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ensure_supervisord() -> str:
+    if not (VENV / "bin" / "supervisord").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "supervisor"], check=True)
+    out = subprocess.run([str(VENV / "bin" / "supervisord"), "--version"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class GraceSupervised(mb.Supervised):
+    """The harness's Supervised, running `grace-tui daemon` instead."""
+
+    def __init__(self, n: int, base_port: int, extra_toml: str = ""):
+        super().__init__("supervisord", "default", n, base_port)
+        self.extra_toml = extra_toml
+        self.kind = "grace-tui"
+        self.profile_name = "default"
+        self.profile = {"check_interval": 30.0, "min_uptime": 1.0, "restart_budget": 5}
+        self.run = self.run.replace("mttr-bench-supervisord-", "mttr-bench-grace-tui-")
+        os.rename(self.run.replace("grace-tui", "supervisord"), self.run)
+
+    def write_config(self) -> None:
+        lines = [self.extra_toml]
+        for i in range(self.n):
+            argv = ", ".join(f'"{a}"' for a in shlex.split(self.echo_cmd(i)))
+            lines += [f"[services.echo{i}]", f"command = [{argv}]", f"port = {self.ports[i]}", ""]
+        self.config_text = "\n".join(lines)
+        self.config_path = f"{self.run}/config.toml"
+        self.log_path = f"{self.run}/supervisor.stdout"  # the daemon logs to stderr
+        Path(self.config_path).write_text(self.config_text)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "grace_tui", "daemon", "--config", self.config_path,
+                "--state-dir", f"{self.run}/state", "--log-level", "warning"]
+
+    def state(self, i: int) -> str:
+        return ""
+
+
+LEARNING_OFF = "[learning]\nsample_host = false\nsample_services = false\n"
+
+
+def _factory(kind, profile, n, base_port, **kw):
+    if kind == "grace-tui":
+        return GraceSupervised(n, base_port)
+    if kind == "grace-tui-learning-off":
+        return GraceSupervised(n, base_port, LEARNING_OFF)
+    return _original(kind, profile, n, base_port, **kw)
+
+
+_original = mb.Supervised
+mb.Supervised = _factory
+mb.LIMIT_PATTERNS["grace-tui"] = []
+
+
+def free_base(n: int) -> int:
+    """A base port with n free ports above it."""
+    for base in range(41000, 60000, 100):
+        if all(_free(base + i) for i in range(n)):
+            return base
+    raise SystemExit("no free port range")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def args_for(kind: str, mode: str, a: argparse.Namespace) -> argparse.Namespace:
+    n = 1 if mode == "mttr" else a.n
+    return argparse.Namespace(supervisor=kind, profile="default", n=n, base_port=free_base(n), cycle=None,
+                              limit="profile", trials=a.trials, settle=a.settle, jitter=a.jitter, seed=a.seed,
+                              trial_timeout=30.0, state_each_trial=False, keep=False, duration=a.duration)
+
+
+def fmt_ms(x) -> str:
+    return "-" if x is None else f"{x * 1000:.1f} ms"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--settle", type=float, default=2.0, help="seconds up before each kill (anchor: 2)")
+    p.add_argument("--jitter", type=float, default=1.0, help="plus U(0, jitter) (anchor: 1)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--n", type=int, default=20, help="idle services for the overhead run")
+    p.add_argument("--duration", type=float, default=60.0, help="overhead window, seconds")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "supervisor.md"), help="'-' for none")
+    a = p.parse_args()
+    version = ensure_supervisord()
+    load_start = os.getloadavg()[0]
+    results = {}
+    for kind in ("grace-tui", "supervisord"):
+        print(f"== {kind}: MTTR, {a.trials} SIGKILL trials", flush=True)
+        mttr = mb.mode_mttr(args_for(kind, "mttr", a))
+        for trial in mttr["trials"]:
+            if trial.get("error"):
+                print(f"   trial {trial['trial']}: {trial['error']} {trial.get('state', '')}", flush=True)
+        print(f"== {kind}: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
+        overhead = mb.mode_overhead(args_for(kind, "overhead", a))
+        results[kind] = (mttr, overhead)
+        if kind == "grace-tui":
+            print(f"== grace-tui, learning sampling off: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
+            results["grace-tui-learning-off"] = (None, mb.mode_overhead(args_for("grace-tui-learning-off",
+                                                                                 "overhead", a)))
+    g, s = results["grace-tui"][0]["summary"]["mttr_s"], results["supervisord"][0]["summary"]["mttr_s"]
+    go, so = results["grace-tui"][1], results["supervisord"][1]
+    lo = results["grace-tui-learning-off"][1]
+    rows = [
+        "| | grace-tui | supervisord | ratio (supervisord / grace-tui) |",
+        "|---|---|---|---|",
+        f"| MTTR median | {fmt_ms(g.get('median'))} | {fmt_ms(s.get('median'))} | "
+        f"{s['median'] / g['median']:.1f}x |" if g.get("n") and s.get("n") else "| MTTR median | - | - | - |",
+        f"| MTTR p90 | {fmt_ms(g.get('p90'))} | {fmt_ms(s.get('p90'))} | "
+        f"{s['p90'] / g['p90']:.1f}x |" if g.get("n") and s.get("n") else "| MTTR p90 | - | - | - |",
+        f"| MTTR min / max | {fmt_ms(g.get('min'))} / {fmt_ms(g.get('max'))} | "
+        f"{fmt_ms(s.get('min'))} / {fmt_ms(s.get('max'))} | |",
+        f"| trials recovered | {g.get('n', 0)}/{a.trials} | {s.get('n', 0)}/{a.trials} | |",
+        f"| idle CPU, {a.n} services ({go.get('window_s', 0):.0f} s window) | {go.get('cpu_s', 0):.3f} s "
+        f"({go.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s "
+        f"({so.get('cpu_pct_of_one_core', 0):.3f}% of a core) | |",
+        f"| same, grace-tui with learning sampling off (supervision only) | {lo.get('cpu_s', 0):.3f} s "
+        f"({lo.get('cpu_pct_of_one_core', 0):.3f}% of a core) | | |",
+        f"| peak RSS (VmHWM), {a.n} services | {go.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | |",
+        f"| same, grace-tui with learning sampling off | {lo.get('vm_hwm_kb')} kB | | |",
+        f"| services up after the window | {go.get('services_up_after')}/{a.n} | "
+        f"{so.get('services_up_after')}/{a.n} | |",
+    ]
+    table = "\n".join(rows)
+    print("\n" + table)
+    if a.out != "-":
+        machine = (f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, Python "
+                   f"{platform.python_version()}, load1 {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end "
+                   f"(a shared machine: other jobs were running)")
+        text = (f"# grace-tui vs supervisord (one run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+                f"Workload: the anchor harness ({ANCHORS}/mttr_bench.py): SIGKILL the echo server, time until "
+                f"127.0.0.1:PORT answers from a new PID (5 ms polls); {a.trials} trials, {a.settle:g} s + "
+                f"U(0, {a.jitter:g}) s up before each kill. Overhead: {a.n} idle echo servers, CPU time and "
+                f"VmHWM of the supervisor process over {a.duration:g} s.\n\n"
+                f"- grace-tui: `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
+                f"sampling every 15 s in the same process), and once more with `[learning]` sampling off\n"
+                f"- supervisord: {version} from PyPI, anchor profile `default` (autorestart=true, startsecs=1)\n"
+                f"- machine: {machine}\n\n{table}\n\n"
+                f"Command: `{' '.join(shlex.quote(x) for x in [sys.executable] + sys.argv)}`\n")
+        Path(a.out).write_text(text)
+        print(f"\nwritten to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
