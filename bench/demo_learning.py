@@ -3,7 +3,7 @@
     python3 bench/demo_learning.py [--state-dir DIR]
 
 Starts an Engine with a fast learning config (sample every 0.5 s, train every
-10 s, forecast every 3 s), a watched service (an idle Python process), then
+10 s, forecast every 3 s) and a managed service (a small TCP server), then
   1. lets history build up and training jobs run (progress printed as the pane would show it),
   2. starts a CPU burner beside the service (a child in its process tree),
   3. fills a watched directory (a file growing 2 MB/s toward a 200 MB quota),
@@ -14,29 +14,47 @@ injected: the timestamps, CPU readings and file sizes are real.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import socket
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grace_tui.engine import Engine  # noqa: E402
 from grace_tui.paths import StatePaths  # noqa: E402
 from grace_tui.registry import Registry  # noqa: E402
-from grace_tui.registry.services import upsert_service  # noqa: E402
 
 SERVICE = """
-import subprocess, sys
-for line in sys.stdin:
-    if line.strip() == "burn":
+import os, signal, socket, subprocess, sys, time
+burner = None
+def stop(*_):
+    if burner is not None:
+        burner.kill()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+while True:  # while the file sys.argv[2] exists, a CPU burner child runs beside the service
+    want = os.path.exists(sys.argv[2])
+    if want and burner is None:
         burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    elif not want and burner is not None:
+        burner.kill()
+        burner.wait()
+        burner = None
+    time.sleep(0.2)
 """
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def show_learning(registry: Registry, seen: dict[str, str]) -> None:
@@ -56,14 +74,30 @@ def main() -> int:
     spool.mkdir(parents=True, exist_ok=True)
     paths = StatePaths(state).ensure()
     registry = Registry.open(paths.root)
-    engine = Engine(paths, registry)
-    engine.config = SimpleNamespace(learning={
-        "sample_interval_s": 0.5, "first_run_s": 6, "min_train_points": 10, "sample_host": False,
-        "schedule": {"train_anomaly": 10, "forecast_exhaustion": 3},
-        "watch_dirs": {str(spool): 200_000_000}, "forecast_window_s": 20, "forecast_horizon_s": 3600,
-    })
-    service = subprocess.Popen([sys.executable, "-c", SERVICE], stdin=subprocess.PIPE, text=True)
-    upsert_service("web", mode="watched", state="running", pid=service.pid)
+    config = state / "config.toml"
+    script = state / "service.py"
+    script.write_text(SERVICE)
+    burn = state / "burn"
+    port = free_port()
+    config.write_text(f"""[host]
+enabled = false
+
+[services.web]
+command = ["{sys.executable}", "{script}", "{port}", "{burn}"]
+port = {port}
+severity = "low"
+
+[learning]
+sample_interval_s = 0.5
+first_run_s = 6
+min_train_points = 10
+sample_host = false
+schedule = {{ train_anomaly = 10, forecast_exhaustion = 3 }}
+watch_dirs = {{ "{spool}" = 200000000 }}
+forecast_window_s = 20
+forecast_horizon_s = 3600
+""")
+    engine = Engine(paths, registry, config)
     engine.start()
     seen: dict[str, str] = {}
     stop_fill = threading.Event()
@@ -74,8 +108,7 @@ def main() -> int:
             show_learning(registry, seen)
             time.sleep(0.5)
         print("phase 2: CPU burner beside the watched service; a file filling the watched dir")
-        service.stdin.write("burn\n")
-        service.stdin.flush()
+        burn.touch()
 
         def fill() -> None:
             with open(spool / "app.log", "ab") as f:
@@ -100,11 +133,8 @@ def main() -> int:
                                          for m, s in last_train.result["models"].items()})
     finally:
         stop_fill.set()
-        engine.stop()
-        for child in psutil.Process(service.pid).children(recursive=True):
-            child.kill()  # the burner we started: a child of our own service process
-        service.kill()
-        service.wait()
+        burn.unlink(missing_ok=True)
+        engine.stop()  # stops the managed service (and its burner, a child it kills)
     return 0
 
 
