@@ -102,3 +102,40 @@ def test_coarse_view_ignores_a_single_new_pair_and_a_new_extreme():
     assert coarse_alarms([0, 2, 1] + CYCLE, det) == []
     # a level never seen before (9): new pairs, but on a bucket's first visit
     assert coarse_alarms([7, 9, 7, 6] + CYCLE, det) == []
+
+
+def recurring_spikes(n: int, every: int, height: float, seed: int = 3) -> list[float]:
+    """Steady noise (sd 2 around 50) with a spike of `height` every `every` points."""
+    values = noisy_steady(n, seed=seed)
+    for i in range(every, n, every):
+        values[i] = 50.0 + height
+    return values
+
+
+def test_a_spike_of_a_size_seen_before_is_not_an_alarm_but_a_bigger_one_is():
+    # a spike of ~30 sigma every 600 points (beyond the 400-point holdoff): after a
+    # few of them the same size is normal for this series; twice the size is not
+    values = recurring_spikes(7000, every=600, height=60.0)
+    big = 6600
+    values[big] = 50.0 + 120.0
+    scores = scores_of(values)
+    later = [i for i in range(3000, 7000, 600) if i != big]
+    assert max(scores[i] for i in later) < DEFAULT_THRESHOLD
+    assert scores[big] >= DEFAULT_THRESHOLD
+    # without the rule the same recurring spikes alarm every time
+    plain = scores_of(values, AnomalyDetector(familiar_k=0.0))
+    assert all(plain[i] >= DEFAULT_THRESHOLD for i in later)
+
+
+def test_state_round_trip_keeps_the_spike_memory():
+    values = recurring_spikes(5000, every=600, height=60.0, seed=6)
+    det = AnomalyDetector()
+    for i, v in enumerate(values[:3601]):  # the cut falls right after a spike
+        det.step(float(i), v)
+    state = json.loads(json.dumps(det.to_state()))
+    assert len(state["events"]) >= det.familiar_n
+    restored = AnomalyDetector.from_state(state)
+    tail = values[3601:]
+    want = [det.step(float(3601 + i), v) for i, v in enumerate(tail)]
+    got = [restored.step(float(3601 + i), v) for i, v in enumerate(tail)]
+    assert got == want

@@ -85,14 +85,18 @@ class AnomalyDetector:
                  rest: int = 150, rest_level: float = 0.75,
                  gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5,
                  block: int = 8, coarse_weight: float = 0.7, coarse_floor: float = 6.0,
-                 spike_rest: float = 1.0):
+                 spike_rest: float = 1.0, familiar_k: float = 10.0, familiar_n: int = 3,
+                 familiar_q: float = 0.8, familiar_c: float = 1.2, familiar_gap: int = 3,
+                 familiar_memory: int = 30):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
                            rest=rest, rest_level=rest_level,
                            gate_low=gate_low, gate_high=gate_high, decay=decay,
                            block=block, coarse_weight=coarse_weight, coarse_floor=coarse_floor,
-                           spike_rest=spike_rest)
+                           spike_rest=spike_rest, familiar_k=familiar_k, familiar_n=familiar_n,
+                           familiar_q=familiar_q, familiar_c=familiar_c, familiar_gap=familiar_gap,
+                           familiar_memory=familiar_memory)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -110,6 +114,15 @@ class AnomalyDetector:
         self.coarse_weight = coarse_weight
         self.coarse_floor = coarse_floor
         self.spike_rest = spike_rest
+        self.familiar_k = familiar_k
+        self.familiar_n = familiar_n
+        self.familiar_q = familiar_q
+        self.familiar_c = familiar_c
+        self.familiar_gap = familiar_gap
+        # spike events (runs of raw k >= familiar_k): peak k of the last familiar_memory ones
+        self.events: deque[float] = deque(maxlen=familiar_memory)
+        self.event_peak = 0.0  # peak raw k of the current (open) event, 0 if none yet
+        self.event_last = -1  # t of the last point of the current event
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -218,6 +231,26 @@ class AnomalyDetector:
         peaks.append((self.t, score))
         return out
 
+    def _familiar(self, raw_k: float) -> bool:
+        """True if raw_k is a spike of a size this series has made before: at least
+        `familiar_n` earlier spike events (runs of raw k >= familiar_k, points at most
+        `familiar_gap` apart), and raw_k at most `familiar_c` times the `familiar_q`
+        quantile of their peaks. A bigger spike than usual is not familiar."""
+        if not self.familiar_k or raw_k < self.familiar_k:
+            return False
+        if self.t - self.event_last > self.familiar_gap:
+            if self.event_peak:
+                self.events.append(self.event_peak)  # the previous event is over
+            self.event_peak = 0.0
+        self.event_last = self.t
+        familiar = False
+        if len(self.events) >= self.familiar_n:
+            peaks = sorted(self.events)
+            usual = peaks[min(len(peaks) - 1, int(self.familiar_q * len(peaks)))]
+            familiar = raw_k <= self.familiar_c * usual
+        self.event_peak = max(self.event_peak, raw_k)
+        return familiar
+
     def _coarse(self, value: float) -> float:
         """1.0 when block means form a new bucket pair right after another new pair."""
         if self.c_last_raw is not None:
@@ -278,6 +311,8 @@ class AnomalyDetector:
         k = self._hold(raw_k)
         if k >= self.spike_rest:
             self.last_novel = self.t  # a spike or shift starts the novelty rest period too
+        if self._familiar(raw_k):
+            k = 0.0  # a spike of a size seen before: normal for this series
         spike = k / (1.0 + k)
         w = self.novelty_weight
         score = w * novelty + (1.0 - w) * spike
@@ -295,6 +330,8 @@ class AnomalyDetector:
             "level": self.level, "residuals": list(self.residuals), "mean_abs": self.mean_abs,
             "peaks": [list(p) for p in self.peaks], "last_novel": self.last_novel,
             "recent_k": list(self.recent_k),
+            "events": list(self.events), "event_peak": self.event_peak,
+            "event_last": self.event_last,
             "coarse": {"sum": self.c_sum, "n": self.c_n, "t": self.c_t, "lo": self.c_lo,
                        "hi": self.c_hi, "origin": self.c_origin, "width": self.c_width,
                        "prev": self.c_prev, "seen": sorted(list(p) for p in self.c_seen),
@@ -319,6 +356,10 @@ class AnomalyDetector:
         if "recent_k" in state:
             det.recent_k.extend(float(k) for k in state["recent_k"])
         det.peaks.extend((int(t), float(s)) for t, s in state["peaks"])
+        # absent in states saved before the familiar-spike rule: it starts afresh
+        det.events.extend(float(k) for k in state.get("events", ()))
+        det.event_peak = float(state.get("event_peak", 0.0))
+        det.event_last = int(state.get("event_last", -1))
         c = state.get("coarse")  # absent in states saved before the coarse view: it starts afresh
         if c is not None:
             det.c_sum, det.c_n, det.c_t = c["sum"], c["n"], c["t"]
