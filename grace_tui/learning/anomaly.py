@@ -85,7 +85,7 @@ class AnomalyDetector:
                  rest: int = 150, rest_level: float = 0.75,
                  gate_low: float = 3.5, gate_high: float = 8.0, decay: float = 0.5,
                  block: int = 8, coarse_weight: float = 0.7, coarse_floor: float = 6.0,
-                 spike_rest: float = 1.0, familiar_k: float = 10.0, familiar_n: int = 3,
+                 spike_rest: float = 1.0, familiar_k: float = 10.0, familiar_n: int = 4,
                  familiar_q: float = 0.8, familiar_c: float = 1.2, familiar_gap: int = 3,
                  familiar_memory: int = 30):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
