@@ -129,6 +129,7 @@ def test_a_spike_of_a_size_seen_before_is_not_an_alarm_but_a_bigger_one_is():
 
 def test_state_round_trip_keeps_the_spike_memory():
     values = recurring_spikes(5000, every=600, height=60.0, seed=6)
+    values[4030] = 50.0 + 60.0  # 430 points after the last spike: too soon to be familiar
     det = AnomalyDetector()
     for i, v in enumerate(values[:3601]):  # the cut falls right after a spike
         det.step(float(i), v)
@@ -139,3 +140,18 @@ def test_state_round_trip_keeps_the_spike_memory():
     want = [det.step(float(3601 + i), v) for i, v in enumerate(tail)]
     got = [restored.step(float(3601 + i), v) for i, v in enumerate(tail)]
     assert got == want
+    assert want[4030 - 3601] >= DEFAULT_THRESHOLD
+
+
+def test_a_familiar_size_spike_that_comes_sooner_than_usual_still_alarms():
+    # spikes of ~30 sigma every 1200 points, then one only 500 points after the last
+    # (past the 400-point holdoff): the size is familiar, the rate is not
+    values = recurring_spikes(9000, every=1200, height=60.0, seed=8)
+    early = 7200 + 500
+    values[early] = 50.0 + 60.0
+    scores = scores_of(values)
+    assert scores[early] >= DEFAULT_THRESHOLD
+    assert max(scores[i] for i in (6000, 7200)) < DEFAULT_THRESHOLD
+    # without the rate condition the early spike passes as familiar
+    plain = scores_of(values, AnomalyDetector(familiar_rate=0.0))
+    assert plain[early] < DEFAULT_THRESHOLD

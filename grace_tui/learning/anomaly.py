@@ -87,7 +87,7 @@ class AnomalyDetector:
                  block: int = 8, coarse_weight: float = 0.7, coarse_floor: float = 6.0,
                  spike_rest: float = 1.0, familiar_k: float = 10.0, familiar_n: int = 4,
                  familiar_q: float = 0.8, familiar_c: float = 1.2, familiar_gap: int = 3,
-                 familiar_memory: int = 30):
+                 familiar_memory: int = 30, familiar_rate: float = 0.75):
         self.params = dict(levels=levels, orders=orders, refresh=refresh, alpha=alpha,
                            mad_window=mad_window, min_points=min_points,
                            novelty_weight=novelty_weight, holdoff=holdoff,
@@ -96,7 +96,7 @@ class AnomalyDetector:
                            block=block, coarse_weight=coarse_weight, coarse_floor=coarse_floor,
                            spike_rest=spike_rest, familiar_k=familiar_k, familiar_n=familiar_n,
                            familiar_q=familiar_q, familiar_c=familiar_c, familiar_gap=familiar_gap,
-                           familiar_memory=familiar_memory)
+                           familiar_memory=familiar_memory, familiar_rate=familiar_rate)
         self.levels = levels
         self.orders = orders
         self.refresh = refresh
@@ -119,10 +119,12 @@ class AnomalyDetector:
         self.familiar_q = familiar_q
         self.familiar_c = familiar_c
         self.familiar_gap = familiar_gap
+        self.familiar_rate = familiar_rate
         # spike events (runs of raw k >= familiar_k): peak k of the last familiar_memory ones
         self.events: deque[float] = deque(maxlen=familiar_memory)
         self.event_peak = 0.0  # peak raw k of the current (open) event, 0 if none yet
         self.event_last = -1  # t of the last point of the current event
+        self.event_starts: deque[int] = deque(maxlen=familiar_memory + 1)  # t of each event's first point
         self.last_novel = 0  # t of the last strong novelty; the first `rest` points are warm-up
         self.t = 0
         # quantizer
@@ -234,20 +236,27 @@ class AnomalyDetector:
     def _familiar(self, raw_k: float) -> bool:
         """True if raw_k is a spike of a size this series has made before: at least
         `familiar_n` earlier spike events (runs of raw k >= familiar_k, points at most
-        `familiar_gap` apart), and raw_k at most `familiar_c` times the `familiar_q`
-        quantile of their peaks. A bigger spike than usual is not familiar."""
+        `familiar_gap` apart), raw_k at most `familiar_c` times the `familiar_q`
+        quantile of their peaks, and this event starting no sooner after the previous
+        one than `familiar_rate` times the median gap between earlier events. A bigger
+        spike than usual, or spikes coming faster than usual, are not familiar."""
         if not self.familiar_k or raw_k < self.familiar_k:
             return False
         if self.t - self.event_last > self.familiar_gap:
             if self.event_peak:
                 self.events.append(self.event_peak)  # the previous event is over
             self.event_peak = 0.0
+            self.event_starts.append(self.t)
         self.event_last = self.t
         familiar = False
         if len(self.events) >= self.familiar_n:
             peaks = sorted(self.events)
             usual = peaks[min(len(peaks) - 1, int(self.familiar_q * len(peaks)))]
             familiar = raw_k <= self.familiar_c * usual
+            starts = self.event_starts
+            if familiar and self.familiar_rate and len(starts) >= 3:
+                gaps = sorted(starts[i + 1] - starts[i] for i in range(len(starts) - 2))
+                familiar = starts[-1] - starts[-2] >= self.familiar_rate * gaps[len(gaps) // 2]
         self.event_peak = max(self.event_peak, raw_k)
         return familiar
 
@@ -331,7 +340,7 @@ class AnomalyDetector:
             "peaks": [list(p) for p in self.peaks], "last_novel": self.last_novel,
             "recent_k": list(self.recent_k),
             "events": list(self.events), "event_peak": self.event_peak,
-            "event_last": self.event_last,
+            "event_last": self.event_last, "event_starts": list(self.event_starts),
             "coarse": {"sum": self.c_sum, "n": self.c_n, "t": self.c_t, "lo": self.c_lo,
                        "hi": self.c_hi, "origin": self.c_origin, "width": self.c_width,
                        "prev": self.c_prev, "seen": sorted(list(p) for p in self.c_seen),
@@ -360,6 +369,7 @@ class AnomalyDetector:
         det.events.extend(float(k) for k in state.get("events", ()))
         det.event_peak = float(state.get("event_peak", 0.0))
         det.event_last = int(state.get("event_last", -1))
+        det.event_starts.extend(int(t) for t in state.get("event_starts", ()))
         c = state.get("coarse")  # absent in states saved before the coarse view: it starts afresh
         if c is not None:
             det.c_sum, det.c_n, det.c_t = c["sum"], c["n"], c["t"]
