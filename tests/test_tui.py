@@ -36,7 +36,9 @@ async def wait_until(pilot, condition: Callable[[], object], what: str) -> None:
 def engine(tmp_path):
     paths = StatePaths(tmp_path / "state").ensure()
     registry = Registry.open(paths.root)
-    engine = Engine(paths, registry)
+    config = tmp_path / "config.toml"  # no host checks: only the incidents a test opens
+    config.write_text("[host]\nenabled = false\n")
+    engine = Engine(paths, registry, config)
     yield engine
     registry.close()
 
@@ -66,6 +68,8 @@ def test_acknowledge_with_reason_is_recorded(engine):
             # the pane shows it too, driven by the incident event
             await wait_until(pilot, lambda: "tester" in str(app.panel("incidents").table.get_row(incident.id)),
                              "the ack in the pane")
+            assert app.check_action("acknowledge", ()) is False  # `a` leaves the footer once done
+            assert app.check_action("retry", ()) is True
 
     asyncio.run(scenario())
     acked = incident_store.get_incident(incident.id)
@@ -130,7 +134,7 @@ def test_retry_and_silence_call_the_actions(engine):
 
 def test_action_errors_are_shown_not_fatal(engine):
     """The engine without a supervisor cannot retry: the pane says so and keeps running."""
-    incident = engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
+    engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")
 
     async def scenario():
         app = make_app(engine)
@@ -246,6 +250,28 @@ def test_approve_and_reject_proposals(engine):
     assert recorder.calls == [("approve", (first.id, "tester")), ("reject", (first.id, "tester"))]
 
 
+def test_cancel_a_running_learning_job(engine):
+    job = engine.registry.start_task("train cpu baseline", "learning", "ml_training")
+    done = engine.registry.start_task("forecast disk", "learning", "ml_training")
+    engine.registry.complete(done)
+    recorder = RecordingActions()
+
+    async def scenario():
+        app = make_app(engine, actions=recorder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.panel("learning").table
+            await wait_until(pilot, lambda: table.row_count == 2, "the two learning jobs")
+            await pilot.press("5")
+            assert app.selected_learning_job() == job  # the running one comes first
+            await pilot.press("down")
+            assert app.check_action("cancel_job", ()) is False  # a finished job cannot be cancelled
+            await pilot.press("up", "c")
+            await wait_until(pilot, lambda: recorder.calls, "the cancel")
+
+    asyncio.run(scenario())
+    assert recorder.calls == [("cancel_task", (job,))]
+
+
 def test_theme_key_cycles_and_is_remembered(engine):
     from grace_tui.tui.themes import remembered_theme
 
@@ -275,5 +301,24 @@ def test_narrow_terminal_shows_one_panel_with_tabs(engine):
             assert visible == ["tasks"]
             await pilot.press("tab")  # next panel in the focus chain
             assert app._current != "tasks"
+
+    asyncio.run(scenario())
+
+
+def test_clock_ticks_under_dialogs_and_detail():
+    """The 1 s clock redraws ages while a dialog or the detail is on top (regression: it crashed)."""
+    from grace_tui.tui.sample import demo_app
+
+    app = demo_app()
+    app.tick_s = 0.05
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.loads > 0, "the first load")
+            for keys in (("question_mark",), ("escape", "2", "enter"), ("escape", "a")):
+                await pilot.press(*keys)
+                target = app.ticks + 3
+                await wait_until(pilot, lambda target=target: app.ticks >= target, f"ticks after {keys}")
+                assert app.is_running
 
     asyncio.run(scenario())

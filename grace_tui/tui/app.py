@@ -27,7 +27,7 @@ from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
 from grace_tui.tui.panels.history import HistoryPanel
 from grace_tui.tui.panels.incidents import IncidentsPanel
-from grace_tui.tui.panels.learning import LearningPanel, proposal_id
+from grace_tui.tui.panels.learning import LearningPanel, learning_task_id, proposal_id
 from grace_tui.tui.panels.services import ServicesPanel
 from grace_tui.tui.panels.tasks import TasksPanel
 from grace_tui.tui.pump import DataPump
@@ -94,6 +94,7 @@ class GraceApp(App[int]):
         Binding("s", "silence", "Silence", id="silence"),
         Binding("y", "approve", "Approve", id="approve"),
         Binding("n", "reject", "Reject", id="reject"),
+        Binding("c", "cancel_job", "Cancel job", id="cancel-job"),
         Binding("t", "next_theme", "Theme", id="theme"),
         Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
         Binding("shift+tab", "cycle_panel(-1)", "Previous panel", show=False, priority=True, id="prev-panel"),
@@ -133,30 +134,35 @@ class GraceApp(App[int]):
         self.tick_s = tick_s
         self.palette: Palette = dict(PANE_VARIABLES)
         self.loads = 0  # parts applied so far (tests and the bench wait on it)
+        self.ticks = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._current = "services"
         for t in self.theme_set.themes.values():
             self.register_theme(t)
         self._initial_theme = theme
+        # Widgets kept by reference: queries search the screen on top, which may be a dialog.
+        self.header = HeaderBar(mode, id="header")
+        self.tabs = Tabs(*(Tab(f"{n} {cls.TITLE}", id=f"tab-{name}") for n, (name, cls) in enumerate(PANELS, 1)),
+                         id="panel-tabs")
+        self.panels: dict[str, Panel] = {name: cls(id=name) for name, cls in PANELS}
+        self.filter_box = Input(placeholder="filter this panel (escape clears)", id="filter")
         self.pump = DataPump(source, self._deliver, clock, poll=mode != "embedded",
                              on_error=lambda e: self.post_message(LoadFailed(e)), close_db=close_db)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield HeaderBar(self.mode, id="header")
-        yield Tabs(*(Tab(f"{n} {cls.TITLE}", id=f"tab-{name}") for n, (name, cls) in enumerate(PANELS, 1)),
-                   id="panel-tabs")
+        yield self.header
+        yield self.tabs
         with Container(id="grid"):
-            for name, cls in PANELS:
-                yield cls(id=name)
-        yield Input(placeholder="filter this panel (escape clears)", id="filter")
+            yield from self.panels.values()
+        yield self.filter_box
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self._initial_theme in self.available_themes:
             self.theme = self._initial_theme
         self._apply_palette()
-        self.query_one("#filter", Input).display = False
+        self.filter_box.display = False
         self._select_panel("services", focus=True)
         if self.events is not None:
             self._unsubscribe = self.events.subscribe(self._on_engine_event)
@@ -201,33 +207,39 @@ class GraceApp(App[int]):
         parts = message.parts
         with self.batch_update():
             if "overview" in parts:
-                self.query_one(HeaderBar).show(parts["overview"], now, self.palette)
+                self.header.show(parts["overview"], now, self.palette)
             for name, part in PANEL_PART.items():
                 if part in parts:
                     self.panel(name).show(parts[part], now, self.palette)
         self.loads += 1
-        if "incidents" in parts and isinstance(self.screen, IncidentDetailScreen):
-            self._load_timeline(self.screen.incident_id)
+        if "incidents" in parts:
+            self.refresh_bindings()  # e.g. `a` goes once the selected incident is acknowledged
+            if isinstance(self.screen, IncidentDetailScreen):
+                self._load_timeline(self.screen.incident_id)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, severity="error", timeout=6)
 
     def _tick(self) -> None:
         """Ages and elapsed times move on; redraw from cached data, no DB."""
+        self.ticks += 1
         now = self.clock()
-        self.query_one(HeaderBar).redraw(now, self.palette)
+        self.header.redraw(now, self.palette)
         for name, _ in PANELS:
-            self.panel(name).redraw(now, self.palette)
+            panel = self.panel(name)
+            if panel.display:  # a hidden tab catches up when it is shown
+                panel.redraw(now, self.palette)
 
     def panel(self, name: str) -> Panel:
-        return self.query_one(f"#{name}", Panel)
+        return self.panels[name]
 
     # ------------------------------------------------------------------ panels and focus
     def _select_panel(self, name: str, focus: bool) -> None:
         self._current = name
         for panel_name, _ in PANELS:
             self.panel(panel_name).set_class(panel_name == name, "-current")
-        tabs = self.query_one(Tabs)
+        self.panel(name).redraw(self.clock(), self.palette)
+        tabs = self.tabs
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
         if focus:
@@ -248,7 +260,7 @@ class GraceApp(App[int]):
 
     def on_descendant_focus(self, event: Any) -> None:
         for ancestor in event.widget.ancestors_with_self:
-            if isinstance(ancestor, Panel) and ancestor.id:
+            if isinstance(ancestor, Panel) and ancestor.id:  # clicked or tabbed into a panel
                 if ancestor.id != self._current:
                     self._select_panel(ancestor.id, focus=False)
                 self.refresh_bindings()
@@ -264,13 +276,18 @@ class GraceApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Incident keys show only on an incident, proposal keys only on a proposal."""
         if action == "cycle_panel":  # tab moves between panels on the main screen only
-            return self.screen is self.screen_stack[0] and not self.query_one("#filter", Input).has_focus
-        if action in ("acknowledge", "retry", "silence"):
+            return self.screen is self.screen_stack[0] and not self.filter_box.has_focus
+        if action == "acknowledge":
+            view = self._incident_view(self.selected_incident())
+            return self.selected_incident() is not None and not (view and view.acknowledged)
+        if action in ("retry", "silence"):
             return self.selected_incident() is not None
         if action == "open_incident":
             return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
         if action in ("approve", "reject"):
             return self.selected_proposal() is not None
+        if action == "cancel_job":
+            return self.selected_learning_job() is not None
         return True
 
     def selected_incident(self) -> str | None:
@@ -285,11 +302,24 @@ class GraceApp(App[int]):
             return None
         return proposal_id(self.panel("learning").selected_key())
 
-    def _incident_summary(self, incident_id: str) -> str:
+    def selected_learning_job(self) -> str | None:
+        """The running learning job under the cursor (only those can be cancelled)."""
+        if self._current != "learning":
+            return None
+        task_id = learning_task_id(self.panel("learning").selected_key())
+        data = self.panel("learning").data
+        jobs = {t.id: t for t in data.jobs} if data else {}
+        return task_id if task_id in jobs and jobs[task_id].status in ("pending", "active") else None
+
+    def _incident_view(self, incident_id: str | None) -> Any:
         for incident in self.panel("incidents").data or []:
             if incident.id == incident_id:
-                return f"{incident.severity} {incident.kind} {incident.service or 'host'}: {incident.summary}"
-        return incident_id
+                return incident
+        return None
+
+    def _incident_summary(self, incident_id: str) -> str:
+        i = self._incident_view(incident_id)
+        return f"{i.severity} {i.kind} {i.service or 'host'}: {i.summary}" if i else incident_id
 
     # ------------------------------------------------------------------ incident actions
     def action_open_incident(self) -> None:
@@ -352,6 +382,11 @@ class GraceApp(App[int]):
         if pid is not None:
             self.perform(f"reject proposal {pid}", self.actions.reject, pid, self.user)
 
+    def action_cancel_job(self) -> None:
+        task_id = self.selected_learning_job()
+        if task_id:
+            self.perform(f"cancel {task_id}", self.actions.cancel_task, task_id)
+
     @work(thread=True, group="actions")
     def perform(self, label: str, method: Callable[..., Any], *args: Any) -> None:
         """Actions may wait on the daemon (attached) or run a command: never on the UI thread."""
@@ -375,7 +410,7 @@ class GraceApp(App[int]):
 
     # ------------------------------------------------------------------ filter, help, theme
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.value = self.panel(self._current).filter_text
         box.display = True
         box.focus()
@@ -389,13 +424,13 @@ class GraceApp(App[int]):
         self._close_filter(keep=True)
 
     def on_key(self, event: Any) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if event.key == "escape" and box.has_focus:
             event.stop()
             self._close_filter(keep=False)
 
     def _close_filter(self, keep: bool) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if not keep:
             self.panel(self._current).set_filter("", self.clock(), self.palette)
         box.display = False
@@ -424,7 +459,7 @@ class GraceApp(App[int]):
         if not self.is_mounted:
             return
         now = self.clock()
-        header = self.query_one(HeaderBar)
+        header = self.header
         header.invalidate()
         header.redraw(now, self.palette)
         for name, _ in PANELS:
@@ -442,6 +477,8 @@ class GraceApp(App[int]):
                             self.action_open_incident)
         yield SystemCommand("Approve proposal", "Approve the selected config proposal (y)", self.action_approve)
         yield SystemCommand("Reject proposal", "Reject the selected config proposal (n)", self.action_reject)
+        yield SystemCommand("Cancel learning job", "Cancel the selected running learning job (c)",
+                            self.action_cancel_job)
         yield SystemCommand("Filter panel", "Filter the rows of the current panel (/)", self.action_filter)
         yield SystemCommand("Next theme", "Cycle dark, light, high-contrast, monochrome... (t)",
                             self.action_next_theme)

@@ -27,6 +27,7 @@ ACTIVE_LIMIT = 200  # tasks running now shown at most
 RECENT_LIMIT = 50  # recent completions shown
 INCIDENT_LIMIT = 100  # ended incidents shown under the open ones
 LEARNING_SUBSYSTEM = "learning"
+LEARNING_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,18 @@ class RegistrySource:
                 resolved_today=len(resolved),
                 mttr_today_s=mean([i.mttr_s for i in resolved if i.mttr_s is not None]),
             )
-        if "tasks" in parts:
-            out["tasks"] = TaskData(self.registry.active_tasks(limit=ACTIVE_LIMIT),
-                                    self.registry.recent_completions(RECENT_LIMIT))
-        if "learning" in parts:
-            from grace_tui.registry import governance
+        if "tasks" in parts or "learning" in parts:
+            # One pair of indexed queries serves both panels; a per-subsystem "recent" query
+            # would sort a quarter of a million-row history.
+            tasks = TaskData(self.registry.active_tasks(limit=ACTIVE_LIMIT),
+                             self.registry.recent_completions(RECENT_LIMIT))
+            if "tasks" in parts:
+                out["tasks"] = tasks
+            if "learning" in parts:
+                from grace_tui.registry import governance
 
-            jobs = self.registry.active_tasks(LEARNING_SUBSYSTEM, limit=50)
-            jobs += self.registry.recent_completions(10, LEARNING_SUBSYSTEM)
-            out["learning"] = LearningData(jobs, governance.pending_proposals())
+                jobs = [t for t in tasks.active + tasks.recent if t.subsystem == LEARNING_SUBSYSTEM]
+                out["learning"] = LearningData(jobs[:LEARNING_LIMIT], governance.pending_proposals())
         return out
 
     def marks(self) -> dict[str, float]:

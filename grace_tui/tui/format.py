@@ -40,6 +40,13 @@ def coarse_age(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+def minute_age(seconds: float | None) -> str:
+    """Like coarse_age but "<1m" for the first minute: history need not tick every second."""
+    if seconds is not None and seconds < 60:
+        return "<1m"
+    return coarse_age(seconds)
+
+
 def size(num_bytes: float | None) -> str:
     if num_bytes is None:
         return "-"

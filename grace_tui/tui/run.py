@@ -17,8 +17,6 @@ from grace_tui.errors import UsageError, UserError
 
 
 def run(ctx: Context) -> int:
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
-        raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
     from grace_tui.lockfile import holder_pid
     from grace_tui.tui.themes import choose_theme, load_themes, remembered_theme
 
@@ -26,11 +24,14 @@ def run(ctx: Context) -> int:
     theme, warning = choose_theme(theme_set.names, ctx.args.theme, remembered_theme(ctx.paths.root))
     if warning:
         raise UsageError(f"--theme: {warning}")
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
     notices = [f"theme skipped: {error}" for error in theme_set.errors]
     holder = holder_pid(ctx.paths.lock)
     attach = bool(ctx.args.attach) or holder is not None
     if holder is not None and not ctx.args.attach:
-        notices.append(f"a grace-tui daemon (PID {holder}) already supervises this state dir: attached to it")
+        notices.append(f"grace-tui PID {holder} already supervises this state dir: attached to it "
+                       "(actions go through its command queue)")
     _log_to_file(ctx)
     if attach:
         return _run_attached(ctx, theme_set, theme, notices)

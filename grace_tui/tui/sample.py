@@ -151,6 +151,9 @@ class RecordingActions:
     def cancel_task(self, task_id: str) -> str:
         return self._record("cancel_task", task_id)
 
+    def run_job(self, name: str) -> str:
+        return self._record("run_job", name)
+
 
 if __name__ == "__main__":  # pragma: no cover
     import sys

@@ -44,6 +44,7 @@ class Panel(Vertical):
         self.filter_text = ""
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._row_count = 0
+        self._titles: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable[Cell] = DataTable(cursor_type="row", zebra_stripes=False, id=f"{self.id}-table")
@@ -104,8 +105,11 @@ class Panel(Vertical):
             title += f"  /{self.filter_text}  {shown}/{self._row_count}"
         elif shown:
             title += f" ({shown})"
-        self.border_title = title
-        self.border_subtitle = self.EMPTY if shown == 0 and not self.filter_text else ""
+        subtitle = self.EMPTY if shown == 0 and not self.filter_text else ""
+        if (title, subtitle) != self._titles:  # setting a border title always repaints the panel
+            self._titles = (title, subtitle)
+            self.border_title = title
+            self.border_subtitle = subtitle
 
     def _sync(self, rows: list[Row]) -> None:
         table = self.table
@@ -141,7 +145,9 @@ class Panel(Vertical):
                 continue
             for index, cell in enumerate(cells):
                 if before is None or before[index] != cell:
-                    table.update_cell(key, columns[index], cell)
+                    # re-measuring the column re-lays out the whole table: only when the cell grew
+                    grew = before is None or len(plain(cell)) > len(plain(before[index]))
+                    table.update_cell(key, columns[index], cell, update_width=grew)
             self._cells[key] = cells
 
     def _rebuild(self, rows: list[Row]) -> None:

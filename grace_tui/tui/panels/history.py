@@ -28,7 +28,7 @@ class HistoryPanel(Panel):
 
 
 def done_cells(t: TaskView, now: float, palette: Palette) -> tuple:
-    ended = fmt.coarse_age(now - t.completed_at) if t.completed_at else "-"
+    ended = fmt.minute_age(now - t.completed_at) if t.completed_at else "-"
     return (
         t.subsystem,
         fmt.clip(t.title, 36),

@@ -43,7 +43,8 @@ def incident_cells(i: IncidentView, now: float, palette: Palette) -> tuple:
     age = fmt.coarse_age(now - i.detected_at)
     ack = fmt.clip(i.acked_by, 10) if i.acked_by else ("-" if ended else "no")
     return (
-        styled(SEVERITY_LABEL.get(i.severity, i.severity[:4].upper()), sev_colour, bold=i.severity in ("critical", "high") and not ended),
+        styled(SEVERITY_LABEL.get(i.severity, i.severity[:4].upper()), sev_colour,
+               bold=i.severity in ("critical", "high") and not ended),
         fmt.clip(i.kind, 16),
         fmt.clip(i.service or "host", 16),
         age,

@@ -51,3 +51,9 @@ def proposal_id(key: str | None) -> int | None:
     if key and key.startswith(PROPOSAL_PREFIX):
         return int(key[len(PROPOSAL_PREFIX):])
     return None
+
+
+def learning_task_id(key: str | None) -> str | None:
+    if key and key.startswith(TASK_PREFIX):
+        return key[len(TASK_PREFIX):]
+    return None

@@ -26,8 +26,8 @@ class TasksPanel(Panel):
         ("title", "Task"),
         ("bar", "Progress"),
         ("percent", "%"),
-        ("message", "Status"),
         ("elapsed", "Elapsed"),
+        ("message", "Status"),  # last: the one that may be clipped at 80 columns
     )
 
     def build_rows(self, data: TaskData, now: float, palette: Palette) -> list[Row]:
@@ -44,9 +44,9 @@ def active_cells(t: TaskView, group: str, now: float, palette: Palette) -> tuple
     pending = t.status == "pending"
     return (
         styled(group, palette.get("sev-low"), bold=True),
-        fmt.clip(t.title, 32),
-        styled(fmt.bar(t.progress, 12), palette.get("state-idle" if pending else "state-good")),
+        fmt.clip(t.title, 28),
+        styled(fmt.bar(t.progress, 10), palette.get("state-idle" if pending else "state-good")),
         "wait" if pending else f"{t.progress:.0f}%",
-        fmt.clip(t.message, 30),
         fmt.duration(t.elapsed_s(now)) if not pending else "-",
+        fmt.clip(t.message, 40),
     )

@@ -22,8 +22,9 @@ HELP_TEXT = """\
   r               retry its remediation now
   s               silence its check for 15m, 1h, 4h or 24h
 
-[b]On a proposal[/b] (learning panel)
-  y, n            approve, reject the proposed config change
+[b]In the learning panel[/b]
+  y, n            approve, reject the selected config proposal
+  c               cancel the selected running learning job
 
 [b]Anywhere[/b]
   /               filter the current panel (enter keeps, esc clears)

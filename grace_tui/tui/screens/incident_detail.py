@@ -83,22 +83,28 @@ def timeline_text(entries: list[TimelineEntry], t0: float, palette: dict[str, st
 
 
 def attempt_lines(text: Text, data: dict[str, Any], palette: dict[str, str]) -> None:
+    """One remediation attempt: what ran (argv or action), how it ended, its output."""
     argv = data.get("argv")
     if argv:
         text.append("      $ ", style="dim")
         text.append(" ".join(str(a) for a in argv) + "\n")
     code = data.get("exit_code")
     facts = []
+    if data.get("action") and not argv:
+        facts.append(str(data["action"]))
     if code is not None:
         facts.append(f"exit {code}")
+    if data.get("pid"):
+        facts.append(f"pid {data['pid']}")
     if data.get("duration_s") is not None:
         facts.append(f"took {fmt.duration(float(data['duration_s']))}")
     if data.get("timed_out"):
         facts.append("timed out")
+    if data.get("error"):
+        facts.append(str(data["error"]))
     if facts:
-        ok = code == 0 and not data.get("timed_out")
-        text.append("      " + ", ".join(facts) + "\n",
-                    style=palette.get("state-good" if ok else "state-bad", ""))
+        ok = data.get("ok", code == 0 and not data.get("timed_out") and not data.get("error"))
+        text.append("      " + ", ".join(facts) + "\n", style=palette.get("state-good" if ok else "state-bad", ""))
     output = str(data.get("output") or "").rstrip()
     if output:
         lines = output.splitlines()

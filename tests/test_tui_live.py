@@ -1,0 +1,175 @@
+"""The pane over a real supervisor: a real process is killed, the incident shows up and heals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("grace_tui.supervisor")
+
+import psutil  # noqa: E402
+
+from grace_tui.engine import Engine  # noqa: E402
+from grace_tui.paths import StatePaths  # noqa: E402
+from grace_tui.registry import Registry  # noqa: E402
+from grace_tui.registry import services as service_rows  # noqa: E402
+from grace_tui.tui.app import GraceApp  # noqa: E402
+from grace_tui.tui.data import RegistrySource  # noqa: E402
+from grace_tui.tui.themes import load_themes  # noqa: E402
+
+MARKER = "grace-tui-live-test-echo"
+SERVER = (
+    "import socket, sys, time\n"
+    f"marker = {MARKER!r}\n"
+    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+    "while True:\n"
+    "    c, _ = s.accept(); c.close()\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_our_echo(pid: int) -> bool:
+    """Only ever signal the process we started: check its command line first."""
+    try:
+        return any(MARKER in part for part in psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+
+
+def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
+    port = free_port()
+    config = tmp_path / "config.toml"
+    argv = [sys.executable, "-c", SERVER, str(port)]
+    config.write_text(
+        "[supervisor]\ncheck_interval = 60.0\n\n[host]\nenabled = false\n\n"
+        f"[services.echo]\ncommand = [{', '.join(repr(a) for a in argv)}]\nport = {port}\nmin_uptime = 0.1\n"
+    )
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry, config)
+    engine.start()
+    app = GraceApp(RegistrySource(registry), engine, events=engine.events, themes=load_themes(), theme="dark",
+                   state_dir=paths.root, close_db=registry.database.close, tick_s=0)
+    first_pid = None
+
+    async def scenario():
+        nonlocal first_pid
+
+        async def wait_until(condition, what):
+            deadline = time.monotonic() + 20
+            while not condition():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await pilot.pause(0.05)
+
+        async with app.run_test(size=(160, 48)) as pilot:
+            services = app.panel("services").table
+            await wait_until(lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
+                             "the service running in the pane")
+            first_pid = service_rows.get_service("echo").pid
+            assert first_pid and is_our_echo(first_pid)
+            os.kill(first_pid, signal.SIGKILL)
+            incidents = app.panel("incidents").table
+            await wait_until(lambda: incidents.row_count >= 1, "the incident in the pane")
+            key = incidents.ordered_rows[0].key.value
+            await wait_until(lambda: "resolved" in str(incidents.get_row(key)), "the incident resolved in the pane")
+            await wait_until(lambda: (s := service_rows.get_service("echo")) and s.pid not in (None, first_pid)
+                             and str(s.pid) in str(services.get_row("echo")), "the new PID in the pane")
+            await wait_until(lambda: app.panel("history").table.row_count >= 1, "the healing task completed")
+            await pilot.press("2", "enter")  # the detail shows the attempt the supervisor made
+            await wait_until(lambda: app.screen.query("#detail-timeline"), "the detail screen")
+            timeline = app.screen.query_one("#detail-timeline")
+            await wait_until(lambda: "remediation" in str(timeline.render()), "the remediation in the timeline")
+            assert "restart" in str(timeline.render())
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.stop()
+        current = service_rows.get_service("echo")
+        if current and current.pid and is_our_echo(current.pid):  # the supervisor should have stopped it
+            os.kill(current.pid, signal.SIGTERM)
+        registry.close()
+
+
+def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
+    """`grace-tui daemon` in its own process; the pane attached to its state dir acknowledges and
+    silences an incident through the command queue, and the daemon records both."""
+    import subprocess
+
+    from grace_tui.engine import QueuedActions
+    from grace_tui.lockfile import holder_pid
+    from grace_tui.registry import incidents as incident_store
+
+    port = free_port()
+    config = tmp_path / "config.toml"
+    argv = [sys.executable, "-c", SERVER, str(port)]
+    config.write_text(
+        "[supervisor]\ncheck_interval = 60.0\n\n[host]\nenabled = false\n\n"
+        f"[services.echo]\ncommand = [{', '.join(repr(a) for a in argv)}]\nport = {port}\nmin_uptime = 0.1\n"
+    )
+    state = tmp_path / "state"
+    daemon = subprocess.Popen([sys.executable, "-m", "grace_tui", "daemon", "--state-dir", str(state),
+                               "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    registry = None
+    try:
+        deadline = time.monotonic() + 20
+        while holder_pid(state / "daemon.lock") != daemon.pid or not (state / "grace.db").exists():
+            assert time.monotonic() < deadline and daemon.poll() is None, "the daemon did not start"
+            time.sleep(0.05)
+        registry = Registry.open(state)
+        app = GraceApp(RegistrySource(registry), QueuedActions(timeout_s=10), mode="attached",
+                       themes=load_themes(), theme="dark", state_dir=state, user="tester",
+                       close_db=registry.database.close, tick_s=0)
+
+        async def scenario():
+            async def wait_until(condition, what):
+                deadline = time.monotonic() + 20
+                while not condition():
+                    assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                    await pilot.pause(0.05)
+
+            async with app.run_test(size=(120, 40)) as pilot:
+                services = app.panel("services").table
+                await wait_until(lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
+                                 "the daemon's service in the pane")
+                pid = service_rows.get_service("echo").pid
+                assert pid and is_our_echo(pid)
+                os.kill(pid, signal.SIGKILL)
+                incidents = app.panel("incidents").table
+                await wait_until(lambda: incidents.row_count == 1, "the daemon's incident in the pane")
+                incident_id = incidents.ordered_rows[0].key.value
+                await pilot.press("2", "a")
+                await wait_until(lambda: app.screen.query("#reason"), "the acknowledge dialog")
+                await pilot.press(*"drill", "enter")
+                await wait_until(lambda: "tester" in str(incidents.get_row(incident_id)), "the ack from the daemon")
+                await pilot.press("s")
+                await wait_until(lambda: app.screen.query("#durations"), "the silence dialog")
+                await pilot.press("enter")  # 15 minutes
+                await wait_until(lambda: any(e.type == "silence" for e in incident_store.timeline(incident_id)),
+                                 "the silence carried out by the daemon")
+                return incident_id
+
+        incident_id = asyncio.run(scenario())
+        incident = incident_store.get_incident(incident_id)
+        assert incident.acked_by == "tester" and incident.ack_reason == "drill"
+    finally:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)  # our own child
+            daemon.wait(timeout=30)
+        if registry is not None:
+            current = service_rows.get_service("echo")
+            if current and current.pid and is_our_echo(current.pid):
+                os.kill(current.pid, signal.SIGTERM)
+            registry.close()

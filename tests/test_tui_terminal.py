@@ -1,0 +1,86 @@
+"""The real `grace-tui` process in a pseudo-terminal: first paint, quit, and a dropped SSH session (SIGHUP)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from grace_tui.lockfile import holder_pid
+
+DEADLINE_S = 30.0
+
+
+class Terminal:
+    def __init__(self, argv: list[str], env: dict[str, str], cols: int = 100, rows: int = 30):
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.output = b""
+
+    def wait_for_text(self, needle: bytes) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while needle not in self.output:
+            assert time.monotonic() < deadline, f"{needle!r} never appeared"
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536)
+                except OSError:
+                    break
+
+    def wait_exit(self) -> int:
+        deadline = time.monotonic() + DEADLINE_S
+        while self.proc.poll() is None:
+            assert time.monotonic() < deadline, "grace-tui did not exit"
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    os.read(self.master, 65536)  # keep the pty drained so the app never blocks writing
+                except OSError:
+                    pass
+        return self.proc.returncode
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()  # our own child
+            self.proc.wait(timeout=10)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal_env(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[host]\nenabled = false\n")
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("NO_COLOR", None)
+    argv = [sys.executable, "-m", "grace_tui", "--state-dir", str(tmp_path / "state"), "--config", str(config)]
+    return argv, env, tmp_path / "state"
+
+
+@pytest.mark.parametrize("ending", ["q", "SIGHUP"])
+def test_embedded_pane_paints_then_exits_cleanly(terminal_env, ending):
+    argv, env, state = terminal_env
+    term = Terminal(argv, env)
+    try:
+        term.wait_for_text(b"MTTR today")
+        assert holder_pid(state / "daemon.lock") == term.proc.pid  # embedded: it holds the state dir
+        if ending == "q":
+            os.write(term.master, b"q")
+        else:
+            os.kill(term.proc.pid, signal.SIGHUP)  # the SSH session dropped
+        assert term.wait_exit() == 0
+        assert holder_pid(state / "daemon.lock") is None  # the engine stopped and let go
+        assert "Traceback" not in (state / "tui.log").read_text()
+    finally:
+        term.close()
