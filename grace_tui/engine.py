@@ -69,6 +69,7 @@ class Engine:
         self.config_watcher: Any = None  # grace_tui.config.watch.ConfigWatcher (hot reload)
         self._stop = threading.Event()
         self._command_thread: threading.Thread | None = None
+        self._command_stop: tuple[int, int] | None = None  # pipe: stop() wakes the command thread at once
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, *, watch_config: bool = True) -> None:
@@ -77,7 +78,7 @@ class Engine:
         self._start_supervisor(watch_config)
         self._start_learning()
         self._wire_governance()
-        self._command_stop = os.pipe()  # stop() writes here: the command thread returns at once
+        self._command_stop = os.pipe()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
 
@@ -93,12 +94,13 @@ class Engine:
         self._stop.set()
         if getattr(self, "learning_service", None):
             self.learning_service.stop()  # running jobs end `interrupted`, re-run on next start
-        if self._command_thread:
+        if self._command_thread and self._command_stop:
             os.write(self._command_stop[1], b"x")
             self._command_thread.join(timeout=5)
             if not self._command_thread.is_alive():
                 for fd in self._command_stop:
                     os.close(fd)
+                self._command_stop = None
             self._command_thread = None
         if self.config_watcher:
             self.config_watcher.stop()
@@ -184,6 +186,9 @@ class Engine:
         """Serve queued commands as soon as a client signals (FIFO); else look every COMMAND_POLL_S."""
         import select
 
+        own_pipe = self._command_stop is None  # run without start() (tests): stopped by _stop alone
+        if self._command_stop is None:
+            self._command_stop = os.pipe()
         signal_fd = command_queue.open_signal()
         watched = [self._command_stop[0]] + ([signal_fd] if signal_fd is not None else [])
         last = None
@@ -206,6 +211,10 @@ class Engine:
         finally:
             if signal_fd is not None:
                 os.close(signal_fd)
+            if own_pipe:
+                for fd in self._command_stop:
+                    os.close(fd)
+                self._command_stop = None
 
     def _db_files_state(self) -> tuple | None:
         """(size, mtime) of the SQLite file and its WAL: any commit changes it. None: always query."""
