@@ -191,10 +191,11 @@ class Engine:
             self._command_stop = os.pipe()
         signal_fd = command_queue.open_signal()
         watched = [self._command_stop[0]] + ([signal_fd] if signal_fd is not None else [])
+        look_every = COMMAND_POLL_S if signal_fd is None else COMMAND_SIGNALLED_POLL_S
         last = None
         try:
             while not self._stop.is_set():
-                ready = select.select(watched, [], [], COMMAND_POLL_S)[0]
+                ready = select.select(watched, [], [], look_every)[0]
                 if self._stop.is_set():
                     break
                 signalled = signal_fd in ready
@@ -248,7 +249,8 @@ class Engine:
         return done
 
 
-COMMAND_POLL_S = 2.0  # a look without a wake-up (PostgreSQL, a missed signal); each look is two stat() calls
+COMMAND_POLL_S = 2.0  # without a FIFO (PostgreSQL: clients on other hosts) the daemon looks this often
+COMMAND_SIGNALLED_POLL_S = 10.0  # with the FIFO, a look only catches a missed signal (e.g. an older client)
 
 
 def _drain(fd: int) -> None:
