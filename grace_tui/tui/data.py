@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 from grace_tui.registry import Registry, TaskView
 from grace_tui.registry.governance import ProposalView
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
+from grace_tui.registry.learned import ActionStats
 from grace_tui.registry.services import ServiceView
 
 # What can change, and what the engine's event bus calls it.
@@ -54,6 +55,14 @@ class LearningData:
     proposals: list[ProposalView]
 
 
+@dataclass(frozen=True)
+class LearnedAction:
+    """One row of what was learned about healing: an action's record for (service, incident kind)."""
+
+    stats: ActionStats
+    preferred: bool  # the action the policy currently expects to heal best
+
+
 @dataclass
 class PaneData:
     """The latest of every part; a loader fills in the parts that changed."""
@@ -63,11 +72,12 @@ class PaneData:
     incidents: list[IncidentView] = field(default_factory=list)
     tasks: TaskData = field(default_factory=lambda: TaskData([], []))
     learning: LearningData = field(default_factory=lambda: LearningData([], []))
+    learned: list[LearnedAction] = field(default_factory=list)
 
 
 class Source(Protocol):
     def load(self, topics: set[str], now: float) -> dict[str, Any]:
-        """Fresh data for each topic: {"overview"|"services"|"incidents"|"tasks"|"learning": ...}."""
+        """Fresh data for each topic: {"overview"|"services"|"incidents"|"tasks"|"learning"|"learned": ...}."""
         ...
 
     def marks(self) -> dict[str, float]:
@@ -83,12 +93,33 @@ def parts_for(topics: set[str]) -> set[str]:
     if "service" in topics:
         parts.add("services")
     if "incident" in topics:
-        parts |= {"incidents", "overview"}
+        # a remediation's outcome is recorded before its incident changes: reload what was learned too
+        parts |= {"incidents", "overview", "learned"}
     if "task" in topics:
         parts |= {"tasks", "learning"}
     if "proposal" in topics:
         parts.add("learning")
     return parts
+
+
+def expected_score(stats: ActionStats) -> float:
+    """The mean of the policy's Thompson draw (grace_tui.governance.policy): the posterior
+    mean success rate, Beta(1 + successes, 1 + failures), times its recovery-speed factor."""
+    from grace_tui.governance.policy import SPEED_TAU_S
+
+    p = (1 + stats.successes) / (2 + stats.tries)
+    ttr = stats.median_ttr_s
+    return p * (1.0 if ttr is None else SPEED_TAU_S / (SPEED_TAU_S + ttr))
+
+
+def learned_actions(stats: list[ActionStats]) -> list[LearnedAction]:
+    """Mark, per (service, incident kind), the tried action with the best expected score."""
+    best: dict[tuple[str, str], ActionStats] = {}
+    for s in stats:
+        key = (s.service, s.kind)
+        if key not in best or expected_score(s) > expected_score(best[key]):
+            best[key] = s
+    return [LearnedAction(s, best[(s.service, s.kind)] is s) for s in stats]
 
 
 def local_midnight(now: float) -> float:
@@ -142,6 +173,10 @@ class RegistrySource:
 
                 jobs = [t for t in tasks.active + tasks.recent if t.subsystem == LEARNING_SUBSYSTEM]
                 out["learning"] = LearningData(jobs[:LEARNING_LIMIT], governance.pending_proposals())
+        if "learned" in parts:
+            from grace_tui.registry import learned
+
+            out["learned"] = learned_actions(learned.action_stats())
         return out
 
     def marks(self) -> dict[str, float]:

@@ -22,6 +22,7 @@ class HistoryPanel(Panel):
         ("duration", "Took"),
         ("ended", "Ago"),
     )
+    FLEX = ("title",)
 
     def build_rows(self, data: TaskData, now: float, palette: Palette) -> list[Row]:
         return [(t.id, done_cells(t, now, palette)) for t in data.recent]
@@ -31,7 +32,7 @@ def done_cells(t: TaskView, now: float, palette: Palette) -> tuple:
     ended = fmt.minute_age(now - t.completed_at) if t.completed_at else "-"
     return (
         t.subsystem,
-        fmt.clip(t.title, 36),
+        fmt.clip(t.title, 200),
         styled(t.status, palette.get(STATUS_COLOUR.get(t.status, "state-idle"))),
         fmt.duration(t.duration_s),
         ended,
