@@ -214,11 +214,17 @@ class GraceApp(App[int]):
             for name, part in PANEL_PART.items():
                 if part in parts:
                     self.panel(name).show(parts[part], now, self.palette)
+        if "history_page" in parts:
+            self.panel("history").add_page(parts["history_page"], now, self.palette)  # type: ignore[attr-defined]
         self.loads += 1
         if "incidents" in parts:
             self.refresh_bindings()  # e.g. `a` goes once the selected incident is acknowledged
             if isinstance(self.screen, IncidentDetailScreen):
                 self._load_timeline(self.screen.incident_id)
+
+    @on(HistoryPanel.PageWanted)
+    def _history_page_wanted(self, message: HistoryPanel.PageWanted) -> None:
+        self.pump.request_history(message.search, message.before_id)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, severity="error", timeout=6)

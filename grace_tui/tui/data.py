@@ -29,6 +29,7 @@ RECENT_LIMIT = 50  # recent completions shown
 INCIDENT_LIMIT = 100  # ended incidents shown under the open ones
 LEARNING_SUBSYSTEM = "learning"
 LEARNING_LIMIT = 30
+HISTORY_PAGE = 100  # tasks per page of history (search results or older completions)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,17 @@ class TaskData:
 class LearningData:
     jobs: list[TaskView]
     proposals: list[ProposalView]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of finished tasks from the registry, newest first (keyset paging on the task id)."""
+
+    search: str  # "" when browsing
+    before_id: str | None  # the page asked for: ids below this one
+    tasks: list[TaskView]
+    next_before_id: str | None  # ask for this next
+    more: bool  # False once the oldest task was reached
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,16 @@ class Source(Protocol):
         ...
 
     def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]: ...
+
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        """Finished tasks whose title contains `search` ("" for all), below `before_id`."""
+        ...
+
+
+def page_of(search: str, before_id: str | None, page: list[TaskView], limit: int) -> HistoryPage:
+    """Keep the finished tasks of a raw page; the next page starts below its last task."""
+    return HistoryPage(search, before_id, [t for t in page if t.completed_at is not None],
+                       page[-1].id if page else before_id, len(page) == limit)
 
 
 def parts_for(topics: set[str]) -> set[str]:
@@ -196,6 +218,10 @@ class RegistrySource:
 
         return incident_store.get_incident(incident_id), incident_store.timeline(incident_id)
 
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        page = self.registry.list_tasks(search=search or None, before_id=before_id, limit=limit)
+        return page_of(search, before_id, page, limit)
+
     def boot_time(self) -> float | None:
         if self._boot_time is None:
             try:
@@ -226,6 +252,11 @@ class FixedSource:
     def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]:
         incident = next(i for i in self.data.incidents if i.id == incident_id)
         return incident, self.timelines.get(incident_id, [])
+
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        tasks = sorted(self.data.tasks.active + self.data.tasks.recent, key=lambda t: t.id, reverse=True)
+        page = [t for t in tasks if search.lower() in t.title.lower() and (before_id is None or t.id < before_id)]
+        return page_of(search, before_id, page[:limit], limit)
 
 
 Clock = Callable[[], float]

@@ -39,6 +39,14 @@ def expected_text(metric: str, detail: dict[str, Any]) -> str:
     return text
 
 
+def range_text(metric: str, detail: dict[str, Any]) -> str:
+    """The short form for a table row: the expected band, else the expected value."""
+    low, high = detail.get("expected_low"), detail.get("expected_high")
+    if low is not None and high is not None:
+        return f"{value_text(metric, low)}–{value_text(metric, high)}"
+    return f"~{value_text(metric, detail.get('expected'))}"
+
+
 def eta_band_text(detail: dict[str, Any]) -> str:
     """"~2 h to ~5 h": the forecast's band (its high end may be never)."""
     return f"{format_eta(detail.get('eta_low_s'))} to {format_eta(detail.get('eta_high_s'))}"
@@ -50,7 +58,7 @@ def row_summary(i: IncidentView) -> str:
     metric = str(detail.get("metric") or "")
     if i.kind == "anomaly" and metric:
         return (f"{metric_label(metric)} {value_text(metric, detail.get('value'))}, "
-                f"expected {expected_text(metric, detail)}")
+                f"expected {range_text(metric, detail)}")
     if i.kind == "forecast" and metric:
         return (f"{metric_label(metric)} full in {format_eta(detail.get('eta_s'))} "
                 f"(band {eta_band_text(detail)})")

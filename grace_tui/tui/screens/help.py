@@ -15,7 +15,8 @@ HELP_TEXT = """\
   tab, shift+tab  next / previous panel (or click it)
   1 2 3 4 5 6     services, incidents, running, completed, learning,
                   learned (per action: tries, success, median TTR)
-  up, down, pgup  move in a panel (the mouse wheel works too)
+  up, down, pgup  move in a panel (the mouse wheel works too); ctrl+end:
+                  last row (in Completed: loads older tasks)
 
 [b]On an incident[/b]
   enter           detail: timeline, each attempt's command and output
