@@ -86,7 +86,7 @@ class TimelineLoaded(Message):
 class GraceApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "grace-tui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]  # below 160 the panels do not fit side by side
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),

@@ -39,10 +39,10 @@ def proposal_text(p: ProposalView) -> Text:
     text.append(f"by {p.author} at {fmt_time(p.created_at)}\n\n", style="dim")
     text.append("Changes\n", style="bold underline")
     for change in p.changes:
-        text.append(f"  {change_text(change)}\n")
+        text.append(f"{change_text(change)}\n")
     if not p.changes:
-        text.append("  (none)\n", style="dim")
+        text.append("(none)\n", style="dim")
     text.append("\nReason\n", style="bold underline")
-    text.append(f"  {p.reason or '-'}\n")
+    text.append(f"{p.reason or '-'}\n")
     text.append("\ny approve   n reject   esc back", style="dim")
     return text
