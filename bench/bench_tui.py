@@ -234,6 +234,65 @@ def measure_embedded_events(registry: Registry, task_id: str) -> list[float]:
     return out
 
 
+def measure_history(registry: Registry, pages: int = 5) -> dict[str, list[float]]:
+    """Completed panel over the whole registry, headless: ctrl+end on the last row to the next
+    older page on screen, and a search typed then confirmed with enter to its results on screen
+    (both query in the loader thread)."""
+    from grace_tui.tui.app import GraceApp
+    from grace_tui.tui.data import RegistrySource
+    from grace_tui.tui.sample import RecordingActions
+    from grace_tui.tui.themes import load_themes
+
+    app = GraceApp(RegistrySource(registry), RecordingActions(), events=registry.events, themes=load_themes(),
+                   theme="dark", close_db=registry.database.close, tick_s=0)
+    out: dict[str, list[float]] = {"page": [], "search_common": [], "search_rare": [], "key_during_search": []}
+
+    async def until(pilot, condition) -> None:
+        while not condition():
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # and painted
+
+    def searched(panel, text: str) -> bool:
+        """The results of this search are in (none asked for or on their way)."""
+        return panel.search == text and panel.pending is None and panel._search_timer is None
+
+    async def search(pilot, panel, text: str) -> float:
+        t0 = time.perf_counter()
+        await pilot.press("slash", *text, "enter")
+        await until(pilot, lambda: searched(panel, text))
+        return time.perf_counter() - t0
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.panel("history")
+            await until(pilot, lambda: panel.table.row_count > 0)
+            await pilot.press("4")
+            for _ in range(pages):
+                rows = panel.table.row_count
+                t0 = time.perf_counter()
+                await pilot.press("ctrl+end")
+                await until(pilot, lambda: panel.table.row_count > rows)
+                out["page"].append(time.perf_counter() - t0)
+            for term in ("job 4242", "job 99999", "job 7"):  # titles "historical job N"
+                out["search_common"].append(await search(pilot, panel, term))
+                await pilot.press("slash", "escape")
+            for term in ("no such task", "zz-none"):  # matches nothing: a scan of the whole history
+                t0 = time.perf_counter()
+                await pilot.press("slash", *term, "enter")
+                # while the loader scans, keys still switch panels at once
+                k0 = time.perf_counter()
+                await pilot.press("3")
+                await pilot.pause()
+                out["key_during_search"].append(time.perf_counter() - k0)
+                await pilot.press("4")
+                await until(pilot, lambda: searched(panel, term))
+                out["search_rare"].append(time.perf_counter() - t0)
+                await pilot.press("slash", "escape")
+
+    asyncio.run(scenario())
+    return out
+
+
 def ms(value: float) -> str:
     return f"{value * 1000:.0f} ms"
 
@@ -259,6 +318,7 @@ def main() -> int:
     print(f"state {state}: {total:,} tasks" + (f" (inserted in {fill_s:.1f} s)" if fill_s else ""))
 
     embedded = measure_embedded_events(registry, live)
+    history = measure_history(registry)
     attached = measure_attached(state, registry, live, args.idle, args.keys)
     embedded_idle = measure_embedded_idle(state, args.idle)
 
@@ -286,6 +346,14 @@ def main() -> int:
         f"max {ms(max(change))} |",
         f"| registry change to screen, embedded (event driven, headless) | median "
         f"{ms(statistics.median(embedded))}, max {ms(max(embedded))} |",
+        f"| Completed panel: ctrl+end on the last row to the next 100 older tasks on screen (keyset page, "
+        f"headless) | median {ms(statistics.median(history['page']))}, max {ms(max(history['page']))} |",
+        f"| `/` search of the whole registry, matches found early (3 terms) | median "
+        f"{ms(statistics.median(history['search_common']))}, max {ms(max(history['search_common']))} |",
+        f"| `/` search matching nothing (scans every title) | median "
+        f"{ms(statistics.median(history['search_rare']))}, max {ms(max(history['search_rare']))} |",
+        f"| key to screen while that search runs (tab switch, headless) | max "
+        f"{ms(max(history['key_during_search']))} |",
         f"| idle CPU over {args.idle:g} s, attached (polling the registry every 200 ms) | {idle_pct:.2f} % of "
         f"one core ({attached['idle_cpu_s']:.2f} CPU s) |",
         f"| idle CPU over {args.idle:g} s, embedded (whole process: engine with host checks + pane) | "

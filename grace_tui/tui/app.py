@@ -206,6 +206,8 @@ class GraceApp(App[int]):
         self.post_message(DataLoaded(parts))
 
     def on_data_loaded(self, message: DataLoaded) -> None:
+        if not self.screen_stack:  # a load that arrives while the app shuts down
+            return
         now = self.clock()
         parts = message.parts
         with self.batch_update():
@@ -286,6 +288,8 @@ class GraceApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Incident keys show only on an incident, proposal keys only on a proposal."""
+        if not self.screen_stack:  # shutting down
+            return False
         if action == "cycle_panel":  # tab moves between panels on the main screen only
             return self.screen is self.screen_stack[0] and not self.filter_box.has_focus
         if action == "acknowledge":
@@ -459,7 +463,9 @@ class GraceApp(App[int]):
 
     def _close_filter(self, keep: bool) -> None:
         box = self.filter_box
-        if not keep:
+        if keep:
+            self.panel(self._current).filter_done()
+        else:
             self.panel(self._current).set_filter("", self.clock(), self.palette)
         box.display = False
         self.panel(self._current).table.focus()

@@ -140,6 +140,9 @@ class Panel(Vertical):
         self.filter_text = text.strip()
         self.redraw(now, palette)
 
+    def filter_done(self) -> None:
+        """The filter was confirmed (enter): a panel that searches elsewhere starts now."""
+
     # ------------------------------------------------------------------ selection
     def selected_key(self) -> str | None:
         table = self.table

@@ -9,12 +9,15 @@ whole registry by title: both run in the loader thread, a page at a time
 from __future__ import annotations
 
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 from grace_tui.registry import TaskView
 from grace_tui.tui import format as fmt
 from grace_tui.tui.data import HistoryPage, TaskData
 from grace_tui.tui.panels.base import Palette, Panel, Row, styled
+
+SEARCH_DELAY_S = 0.3  # search once typing pauses: a search matching little scans the whole history
 
 STATUS_COLOUR = {"completed": "state-good", "failed": "state-bad", "cancelled": "state-idle",
                  "interrupted": "state-warn"}
@@ -48,6 +51,7 @@ class HistoryPanel(Panel):
         self.more = True
         self.pending: tuple[str, str | None] | None = None  # the page asked for and not yet here
         self.next_before_id: str | None = None
+        self._search_timer: Timer | None = None
 
     def build_rows(self, data: TaskData, now: float, palette: Palette) -> list[Row]:
         tasks = self.pages if self.search else data.recent + self.pages
@@ -63,9 +67,22 @@ class HistoryPanel(Panel):
         search = text.strip()
         if search != self.search:
             self.search, self.pages, self.more, self.pending = search, [], True, None
+            if self._search_timer is not None:
+                self._search_timer.stop()
+                self._search_timer = None
             if search:
-                self._want(None)
+                self._search_timer = self.set_timer(SEARCH_DELAY_S, self._search_now)
         super().set_filter(text, now, palette)
+
+    def filter_done(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_now()
+
+    def _search_now(self) -> None:
+        self._search_timer = None
+        if self.search and self.pending is None and not self.pages:
+            self._want(None)
 
     def add_page(self, page: HistoryPage, now: float, palette: Palette) -> None:
         if self.pending != (page.search, page.before_id):
