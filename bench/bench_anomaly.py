@@ -80,6 +80,23 @@ def split_half(score, corpus, scores) -> str:
             f"mean {(out[0].normalized + out[1].normalized) / 2:.2f}, pooled {pooled:.2f}")
 
 
+def random_splits(score, corpus, scores, n: int = 10) -> str:
+    """Mean test score over n random half/half file splits (seeds 0..n-1), both ways."""
+    names = [f.name for f in corpus.files]
+    out = []
+    for seed in range(n):
+        shuffled = names[:]
+        random.Random(seed).shuffle(shuffled)
+        half = len(shuffled) // 2
+        a, b = corpus.subset(shuffled[:half]), corpus.subset(shuffled[half:])
+        for train, test in ((a, b), (b, a)):
+            threshold, _ = score.optimize_threshold(train, scores, "standard")
+            out.append(score.score_at(test, scores, "standard", threshold).normalized)
+    return (f"random splits (standard; {n} random half/half file splits, seeds 0..{n - 1}, "
+            f"threshold from one half, scored on the other, both ways): mean {sum(out) / len(out):.2f}, "
+            f"min {min(out):.2f}, max {max(out):.2f}")
+
+
 def nab_rows(score, corpus, name, make, notes=None) -> list[str]:
     scores, elapsed = run_detector(score, corpus, make)
     us = 1e6 * elapsed / corpus.n_rows
@@ -95,6 +112,7 @@ def nab_rows(score, corpus, name, make, notes=None) -> list[str]:
                     f"{r.false_positives} | {us:.2f} |")
         if notes is not None:
             notes.append(split_half(score, corpus, scores))
+            notes.append(random_splits(score, corpus, scores))
     return rows
 
 

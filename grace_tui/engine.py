@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from grace_tui.errors import UserError
 from grace_tui.events import EventBus
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
@@ -83,7 +84,8 @@ class Engine:
         from grace_tui.learning.service import LearningService
 
         config = getattr(getattr(self, "config", None), "learning", None) or {}
-        self.learning_service = LearningService(self.registry, self.incidents, config).start()
+        source = str(getattr(self.config, "source_path", None) or "config")
+        self.learning_service = LearningService(self.registry, self.incidents, config, source=source).start()
         self.learning = self.learning_service.runner
 
     def stop(self, leave_running: bool | None = None) -> None:
@@ -139,12 +141,11 @@ class Engine:
         self.config = config
         if self.supervisor is not None:
             self.supervisor.apply_config(config)
-        service = getattr(self, "learning_service", None)
-        if service is not None:  # the one learning setting governance tunes, read live by the detector
-            from grace_tui.learning.settings import LearningSettings
-
-            tuned = LearningSettings.from_dict(getattr(config, "learning", None) or {})
-            service.settings.anomaly_threshold = tuned.anomaly_threshold
+        if getattr(self, "learning_service", None):
+            try:  # every [learning] setting, incl. the anomaly threshold governance tunes
+                self.learning_service.apply_config(config.learning)
+            except UserError as exc:  # a bad [learning] value keeps the previous learning settings
+                log.error("learning config not applied: %s", exc)
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:

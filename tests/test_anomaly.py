@@ -102,3 +102,56 @@ def test_coarse_view_ignores_a_single_new_pair_and_a_new_extreme():
     assert coarse_alarms([0, 2, 1] + CYCLE, det) == []
     # a level never seen before (9): new pairs, but on a bucket's first visit
     assert coarse_alarms([7, 9, 7, 6] + CYCLE, det) == []
+
+
+def recurring_spikes(n: int, every: int, height: float, seed: int = 3) -> list[float]:
+    """Steady noise (sd 2 around 50) with a spike of `height` every `every` points."""
+    values = noisy_steady(n, seed=seed)
+    for i in range(every, n, every):
+        values[i] = 50.0 + height
+    return values
+
+
+def test_a_spike_of_a_size_seen_before_is_not_an_alarm_but_a_bigger_one_is():
+    # a spike of ~30 sigma every 600 points (beyond the 400-point holdoff): after a
+    # few of them the same size is normal for this series; twice the size is not
+    values = recurring_spikes(7000, every=600, height=60.0)
+    big = 6600
+    values[big] = 50.0 + 120.0
+    scores = scores_of(values)
+    later = [i for i in range(3000, 7000, 600) if i != big]
+    assert max(scores[i] for i in later) < DEFAULT_THRESHOLD
+    assert scores[big] >= DEFAULT_THRESHOLD
+    # without the rule the same recurring spikes alarm every time
+    plain = scores_of(values, AnomalyDetector(familiar_k=0.0))
+    assert all(plain[i] >= DEFAULT_THRESHOLD for i in later)
+
+
+def test_state_round_trip_keeps_the_spike_memory():
+    values = recurring_spikes(5000, every=600, height=60.0, seed=6)
+    values[4030] = 50.0 + 60.0  # 430 points after the last spike: too soon to be familiar
+    det = AnomalyDetector()
+    for i, v in enumerate(values[:3601]):  # the cut falls right after a spike
+        det.step(float(i), v)
+    state = json.loads(json.dumps(det.to_state()))
+    assert len(state["events"]) >= det.familiar_n
+    restored = AnomalyDetector.from_state(state)
+    tail = values[3601:]
+    want = [det.step(float(3601 + i), v) for i, v in enumerate(tail)]
+    got = [restored.step(float(3601 + i), v) for i, v in enumerate(tail)]
+    assert got == want
+    assert want[4030 - 3601] >= DEFAULT_THRESHOLD
+
+
+def test_a_familiar_size_spike_that_comes_sooner_than_usual_still_alarms():
+    # spikes of ~30 sigma every 1200 points, then one only 500 points after the last
+    # (past the 400-point holdoff): the size is familiar, the rate is not
+    values = recurring_spikes(9000, every=1200, height=60.0, seed=8)
+    early = 7200 + 500
+    values[early] = 50.0 + 60.0
+    scores = scores_of(values)
+    assert scores[early] >= DEFAULT_THRESHOLD
+    assert max(scores[i] for i in (6000, 7200)) < DEFAULT_THRESHOLD
+    # without the rate condition the early spike passes as familiar
+    plain = scores_of(values, AnomalyDetector(familiar_rate=0.0))
+    assert plain[early] < DEFAULT_THRESHOLD

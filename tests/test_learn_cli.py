@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from conftest import run_cli, wait_until
+from grace_tui.learning.anomaly import DEFAULT_THRESHOLD
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
 
@@ -31,7 +32,7 @@ def test_score_reads_stdin_and_writes_scores_in_unit_range(state_dir):
     assert lines[0] == "timestamp,value,anomaly_score" and len(lines) == 302
     scores = [float(line.rsplit(",", 1)[1]) for line in lines[1:]]
     assert all(0.0 <= s <= 1.0 for s in scores)
-    assert scores[-1] == max(scores) and scores[-1] > 0.305  # the spike at the end
+    assert scores[-1] == max(scores) and scores[-1] >= DEFAULT_THRESHOLD  # the spike at the end
 
 
 def test_score_writes_a_private_out_file(state_dir, tmp_path):
@@ -132,3 +133,11 @@ def test_run_and_cancel_go_through_a_running_daemon(registry, state_dir):
         daemon.stdin.write("\n")
         daemon.stdin.flush()
         daemon.wait(30)
+
+
+def test_a_bad_learning_config_is_one_line_naming_the_file_and_key(state_dir, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[learning]\nsample_interval_s = \"often\"\n")
+    result = run_cli("learn", "list", "--config", str(config), state_dir=state_dir)
+    one_line_error(result, f"{config}: learning.sample_interval_s: expected a number")
+    assert result.returncode == 2

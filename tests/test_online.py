@@ -87,6 +87,16 @@ def test_a_level_shift_is_one_incident_accepted_as_the_new_normal(incidents):
     assert "new normal" in incident_store.timeline(found[0].id)[-1].message
 
 
+def test_a_constant_series_does_not_alarm_at_its_first_small_wiggle(incidents):
+    history = [Sample("svc:web.fds", float(i), 3.0) for i in range(300)]
+    monitor = OnlineMonitor(incidents, LearningSettings())
+    monitor.install("svc:web.fds", fit_detector(history, 0.305)[0])
+    assert monitor.score(Sample("svc:web.fds", 300.0, 4.0)) >= monitor.settings.anomaly_threshold
+    assert anomalies("svc:web.fds") == []  # one more open file is not an incident
+    monitor.score(Sample("svc:web.fds", 301.0, 900.0))
+    assert len(anomalies("svc:web.fds")) == 1  # a leak is
+
+
 def test_open_anomalies_are_adopted_after_a_restart(incidents):
     monitor, _ = trained_monitor(incidents, "host.cpu_pct")
     monitor.score(Sample("host.cpu_pct", 2000.0, 500.0))
@@ -147,7 +157,7 @@ def test_a_cpu_burner_beside_a_watched_service_opens_an_anomaly_incident(registr
         assert psutil.pid_exists(burner)
 
         def burning_incident():
-            time.sleep(0.1)  # a real CPU window for psutil
+            time.sleep(0.2)  # a real CPU window for psutil
             service.sampler.sample_once(now=float(next(clock)))
             return service.online.open_anomalies().get("svc:web.cpu_pct")
 

@@ -106,3 +106,19 @@ def test_unknown_learning_keys_are_left_to_others():
 def test_state_db_stays_private(registry, state_dir):
     metrics.add_samples([Sample("m", 1.0, 1.0)])
     assert os.stat(state_dir / "grace.db").st_mode & 0o777 == 0o600
+
+
+def test_a_reloaded_learning_config_applies_in_place_and_a_bad_one_changes_nothing(registry, state_dir):
+    from grace_tui.incidents import IncidentLog
+    from grace_tui.learning.service import LearningService
+    from grace_tui.paths import StatePaths
+
+    service = LearningService(registry, IncidentLog(registry, StatePaths(state_dir)), {"sample_interval_s": 30})
+    assert service.sampler.settings is service.settings is service.online.settings
+    service.apply_config({"sample_interval_s": 5, "schedule": {"train_anomaly": 60}, "anomaly_threshold": 0.5})
+    assert service.sampler.settings.sample_interval_s == 5 and service.online.settings.anomaly_threshold == 0.5
+    every = {spec.name: spec.every_s for spec in service.runner.jobs()}
+    assert every == {"train_anomaly": 60, "forecast_exhaustion": 300}  # unnamed jobs keep their period
+    with pytest.raises(ConfigError, match="learning.sample_interval_s"):
+        service.apply_config({"sample_interval_s": -1})
+    assert service.settings.sample_interval_s == 5

@@ -54,20 +54,20 @@ def daemon_pid(ctx: Context) -> int | None:
     return holder_pid(ctx.paths.lock)
 
 
-def learning_config(ctx: Context) -> dict[str, Any]:
-    """The config's [learning] table; {} while there is no config package or file."""
-    try:
-        from grace_tui.config import load_config
-    except ImportError:
-        return {}
-    return getattr(load_config(ctx.config_path), "learning", None) or {}
+def learning_config(ctx: Context) -> tuple[dict[str, Any], str]:
+    """The config file's [learning] table and the file's name (for error messages)."""
+    from grace_tui.config import load_config
+
+    config = load_config(ctx.config_path)
+    return config.learning or {}, str(config.source_path or "config")
 
 
 def local_service(ctx: Context):
     from grace_tui.incidents import IncidentLog
     from grace_tui.learning.service import LearningService
 
-    return LearningService(ctx.registry, IncidentLog(ctx.registry, ctx.paths), learning_config(ctx))
+    table, source = learning_config(ctx)
+    return LearningService(ctx.registry, IncidentLog(ctx.registry, ctx.paths), table, source=source)
 
 
 # ---------------------------------------------------------------------- commands

@@ -2,15 +2,16 @@
 
 A training job in a thread of the supervisor's process would share its GIL and
 its CPU share. Instead the job's thread hands each series to this child
-(`python -m grace_tui.learning.fitproc`, nice 19) as one JSON line and reads one
-line back: the detector's state and stats, or an error. The job thread only
-waits on a pipe, with the GIL released.
+(`python -m grace_tui.learning.fitproc`, SCHED_IDLE / nice 19) as a JSON header
+line plus raw doubles, and reads one JSON line back: the detector's state and
+stats, or an error. The job thread mostly waits on a pipe, with the GIL released.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from array import array
 import os
 import select
 import statistics
@@ -49,7 +50,7 @@ def fit_series(ts: list[float], values: list[float], threshold: float) -> tuple[
         "min": min(values),
         "max": max(values),
         "expected": _finite(expected),
-        "expected_low": _finite(low),
+        "expected_low": _finite(max(0.0, low)),  # every sampled metric is >= 0
         "expected_high": _finite(high),
         "alarms_in_history": alarms,
         "max_score": round(top, 4),
@@ -86,9 +87,12 @@ class FitProcess:
 
     def fit(self, metric: str, ts: list[float], values: list[float], threshold: float
             ) -> tuple[dict[str, Any], dict[str, Any]]:
-        request = {"metric": metric, "ts": ts, "values": values, "threshold": threshold}
+        # A JSON header line, then the series as raw doubles: encoding 10 000 floats as
+        # JSON text would hold this process's GIL for milliseconds; tobytes() takes microseconds.
+        header = {"metric": metric, "n": len(values), "threshold": threshold}
         try:
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.write(json.dumps(header).encode() + b"\n")
+            self.proc.stdin.write(array("d", ts).tobytes() + array("d", values).tobytes())
             self.proc.stdin.flush()
         except BrokenPipeError:
             raise UserError(f"fitting {metric}: the fit process exited ({self.proc.poll()})") from None
@@ -125,7 +129,12 @@ def serve(stdin=sys.stdin.buffer, stdout=sys.stdout.buffer) -> None:
     for line in stdin:
         try:
             request = json.loads(line)
-            detector, stats = fit_series(request["ts"], request["values"], request["threshold"])
+            n = request["n"]
+            series = array("d")
+            series.frombytes(stdin.read(16 * n))
+            if len(series) != 2 * n:
+                return  # the parent went away mid-request
+            detector, stats = fit_series(series[:n].tolist(), series[n:].tolist(), request["threshold"])
             reply = {"metric": request["metric"], "state": detector.to_state(), "stats": stats}
         except Exception as exc:  # answer, never die: the parent reports it on the task
             reply = {"error": f"{type(exc).__name__}: {exc}"}
@@ -133,9 +142,19 @@ def serve(stdin=sys.stdin.buffer, stdout=sys.stdout.buffer) -> None:
         stdout.flush()
 
 
-if __name__ == "__main__":
+def lowest_priority() -> None:
+    """Run only when a CPU would otherwise idle (Linux SCHED_IDLE), else at nice 19:
+    the supervisor, its restarts and the services always come first."""
     try:
-        os.nice(19)  # the supervisor and the services come first
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19)
     except OSError:
         pass
+
+
+if __name__ == "__main__":
+    lowest_priority()
     serve()

@@ -3,7 +3,10 @@
 Anomalies: every metric with a trained detector scores each new sample. A
 score at or above the threshold opens one low-severity `anomaly` incident per
 metric (metric, value, expected band, score), not remediated unless
-configured. It resolves once the value is back inside the band expected before
+configured, and only when the value is also outside a minimum deviation
+(MIN_DEVIATION: 10 CPU points, 0.5 load, 5 ms, 10 fds, else 10 %), so a
+constant series does not alarm at its first wiggle. It resolves once the
+value is back inside the (widened) band expected before
 the anomaly for `anomaly_clear_samples` samples in a row, or, for a lasting
 level shift, once the detector has stayed quiet for `anomaly_settle_samples`.
 
@@ -52,6 +55,27 @@ def service_of(name: str) -> str | None:
     return name[4:].rpartition(".")[0] if name.startswith("svc:") else None
 
 
+# The smallest deviation worth an incident, per kind of metric: a detector that
+# has only seen a constant says "anomaly" at the first wiggle (3 -> 4 open files);
+# an operator does not care. Absolute for bounded units, relative for sizes.
+MIN_DEVIATION = {"cpu_pct": 10.0, "load1": 0.5, "connect_ms": 5.0, "fds": 10.0}
+MIN_RELATIVE_DEVIATION = 0.10
+
+
+def widened(metric: str, band: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+    """The detector's band, at least MIN_DEVIATION (or 10 %) either side of the expected value."""
+    if band is None:
+        return None
+    expected, low, high = band
+    floor = MIN_DEVIATION.get(metric.rpartition(".")[2], MIN_RELATIVE_DEVIATION * abs(expected))
+    # Every metric sampled here (percent, bytes, counts, ms, load) is >= 0.
+    return expected, max(0.0, min(low, expected - floor)), max(high, expected + floor)
+
+
+def outside(value: float, band: tuple[float, float, float] | None) -> bool:
+    return band is None or not band[1] <= value <= band[2]
+
+
 @dataclass
 class OpenAnomaly:
     incident_id: str
@@ -70,6 +94,8 @@ class OnlineMonitor:
         self._forecasts: dict[str, str] = {}  # metric -> open forecast incident id
         self._forecast_eta: dict[str, str] = {}  # metric -> the ETA text last reported
         self._lock = threading.Lock()  # the sampler thread and job workers both call in
+        self._forecast_lock = threading.Lock()
+        self._suppressed_at: dict[str, int] = {}  # metric -> detector step of a sub-floor alarm
         self.scored = 0
 
     # ------------------------------------------------------------------ models
@@ -107,11 +133,12 @@ class OnlineMonitor:
             det = self.detectors.get(sample.metric)
             if det is None:
                 return None
-            band = expected_band(det)  # what was expected before this sample
+            band = widened(sample.metric, expected_band(det))  # what was expected before this sample
             score = det.step(sample.ts, sample.value)
             self.scored += 1
+            alarm = self._alarm(sample, score, band, det)
         open_ = self._anomalies.get(sample.metric)
-        if score >= self.settings.anomaly_threshold:
+        if alarm:
             if open_ is None:
                 self._open_anomaly(sample, score, band)
             else:
@@ -119,6 +146,21 @@ class OnlineMonitor:
         elif open_ is not None:
             self._maybe_end_anomaly(sample, open_)
         return score
+
+    def _alarm(self, sample: Sample, score: float, band: tuple[float, float, float] | None,
+               det: AnomalyDetector) -> bool:
+        """A high score outside the minimum deviation. A high score inside it is remembered:
+        the detector will not alarm again on that change (holdoff), so a larger excursion
+        soon after counts on its deviation alone."""
+        high = score >= self.settings.anomaly_threshold
+        if not outside(sample.value, band):
+            if high:
+                self._suppressed_at[sample.metric] = det.t
+            return False
+        if high or sample.metric in self._anomalies:
+            return high
+        since = self._suppressed_at.get(sample.metric)
+        return since is not None and det.t - since <= getattr(det, "holdoff", 0)
 
     def _open_anomaly(self, sample: Sample, score: float, band: tuple[float, float, float] | None) -> None:
         expected, low, high = band or (math.nan, -math.inf, math.inf)
@@ -149,6 +191,10 @@ class OnlineMonitor:
     # ------------------------------------------------------------------ forecasts
     def apply_forecast(self, metric: str, forecast: Forecast | None, last: Sample) -> str:
         """Open, update or resolve the metric's forecast incident; returns what was done."""
+        with self._forecast_lock:  # two forecast runs at once must not open two incidents
+            return self._apply_forecast(metric, forecast, last)
+
+    def _apply_forecast(self, metric: str, forecast: Forecast | None, last: Sample) -> str:
         incident_id = self._forecasts.get(metric)
         if forecast is None:
             if incident_id is None:

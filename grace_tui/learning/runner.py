@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SUBSYSTEM = "learning"
 JOB_KINDS = ("ml_training", "config_update", "knowledge_acquisition")
 SHUTDOWN = "interrupted by shutdown"
+PROGRESS_EVERY_S = 0.25  # progress writes per job, at most 4 a second: a person reads it
 
 
 class JobCancelled(Exception):
@@ -62,10 +63,19 @@ class JobContext:
         self.settings = runner.settings
         self._cancel = threading.Event()
         self.cancel_reason = ""
+        self._last_write = -PROGRESS_EVERY_S
 
     def progress(self, percent: float, message: str | None = None) -> None:
-        """Report percent and a status message; also a cancellation point."""
+        """Report percent and a status message; also a cancellation point.
+
+        Written at most every PROGRESS_EVERY_S (reports in between are dropped; the
+        next one supersedes them): each write takes the DB's write lock, which the
+        supervisor needs to record an incident quickly."""
         self.check_cancel()
+        now = time.monotonic()
+        if now - self._last_write < PROGRESS_EVERY_S and percent < 100:
+            return
+        self._last_write = now
         self.registry.progress(self.task_id, max(0.0, min(100.0, percent)), message)
 
     @property
@@ -129,6 +139,18 @@ class LearningRunner:
             if every_s and self._threads:
                 self._next_due[name] = time.monotonic() + (first_delay_s if first_delay_s is not None else every_s)
         return spec
+
+    def reschedule(self, name: str, every_s: float | None) -> None:
+        """Change a job's period (None: on demand only); the next run is one period from now."""
+        with self._lock:
+            spec = self._jobs[name]
+            if spec.every_s == every_s:
+                return
+            spec.every_s = every_s
+            if every_s and self._threads:
+                self._next_due[name] = time.monotonic() + every_s
+            else:
+                self._next_due.pop(name, None)
 
     def jobs(self) -> list[JobSpec]:
         return sorted(self._jobs.values(), key=lambda s: s.name)

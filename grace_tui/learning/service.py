@@ -13,8 +13,11 @@ from grace_tui.registry import Registry
 
 
 class LearningService:
-    def __init__(self, registry: Registry, incidents: Any, config: dict[str, Any] | LearningSettings | None = None):
-        self.settings = config if isinstance(config, LearningSettings) else LearningSettings.from_dict(config)
+    def __init__(self, registry: Registry, incidents: Any, config: dict[str, Any] | LearningSettings | None = None,
+                 *, source: str = "config"):
+        self.source = source  # named in errors: "FILE: learning.KEY: ..."
+        self.settings = (config if isinstance(config, LearningSettings)
+                         else LearningSettings.from_dict(config, source=source))
         self.online = OnlineMonitor(incidents, self.settings)
         self.sampler = MetricSampler(self.settings, on_samples=self.online.on_samples)
         self.runner = LearningRunner(registry, incidents, workers=self.settings.workers)
@@ -26,6 +29,16 @@ class LearningService:
             self.sampler.start()
         self.runner.start(schedule=schedule)
         return self
+
+    def apply_config(self, config: dict[str, Any] | None) -> None:
+        """A reloaded `[learning]` table: checked first (ConfigError leaves all as it was),
+        then applied in place, so sampler, monitor and jobs see it at their next step.
+        The worker count applies at the next start."""
+        new = LearningSettings.from_dict(config, source=self.source)
+        for name in vars(new):
+            setattr(self.settings, name, getattr(new, name))
+        for spec in self.runner.jobs():
+            self.runner.reschedule(spec.name, self.settings.schedule.get(spec.name))
 
     def stop(self) -> None:
         self.sampler.stop()

@@ -62,7 +62,10 @@ class LearningSettings:
         for key, raw in (data or {}).items():
             if key not in known:
                 continue  # another part's key, or a future one
-            setattr(settings, key, _check(source, key, raw, getattr(settings, key)))
+            value = _check(source, key, raw, getattr(settings, key))
+            if key == "schedule":  # name only the jobs whose period changes
+                value = {**settings.schedule, **value}
+            setattr(settings, key, value)
         return settings
 
 

@@ -204,6 +204,14 @@ def save_model(kind: str, metric: str, state: dict[str, Any], stats: dict[str, A
     ).execute()
 
 
+def save_models(kind: str, models: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Save many models (metric -> (state, stats)) in one transaction: one short write lock."""
+    now = time.time()
+    with database.atomic():
+        for metric, (state, stats) in models.items():
+            save_model(kind, metric, state, stats, at=now)
+
+
 def load_models(kind: str) -> list[ModelView]:
     rows = ModelState.select().where(ModelState.kind == kind).order_by(ModelState.metric)
     return [ModelView(r.kind, r.metric, json.loads(r.state), json.loads(r.stats), r.trained_at) for r in rows]
