@@ -12,6 +12,7 @@ STATE_COLOUR = {
     "running": "state-good",
     "starting": "state-warn",
     "backoff": "state-warn",
+    "degraded": "state-warn",  # the host row while a host check has an open incident
     "stopped": "state-idle",
     "unknown": "state-idle",
     "escalated": "state-bad",
