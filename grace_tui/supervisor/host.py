@@ -97,4 +97,4 @@ class HostMonitor:
         return " · ".join(parts)
 
 
-HOST_ROW = "[host]"  # brackets: no configured service can be named like this
+HOST_ROW = "(host)"  # parentheses: no configured service can be named like this
