@@ -234,6 +234,75 @@ def measure_embedded_events(registry: Registry, task_id: str) -> list[float]:
     return out
 
 
+# Titles are "historical job N", N = 0 (oldest) to 999,999: how far back the 100 newest matches lie.
+SEARCH_TERMS = {
+    "job 7": "111,111 matches: the first page fills at once",
+    "job 4242": "111 matches (4242, 42420-42429, 424200-424299): scans to job 42,420 and older",
+    "job 99999": "11 matches, the oldest is job 99,999: scans to there",
+}
+
+
+def measure_history(registry: Registry, pages: int = 5) -> dict[str, list[float]]:
+    """Completed panel over the whole registry, headless: ctrl+end on the last row to the next
+    older page on screen, and a search typed then confirmed with enter to its results on screen
+    (both query in the loader thread)."""
+    from grace_tui.tui.app import GraceApp
+    from grace_tui.tui.data import RegistrySource
+    from grace_tui.tui.sample import RecordingActions
+    from grace_tui.tui.themes import load_themes
+
+    app = GraceApp(RegistrySource(registry), RecordingActions(), events=registry.events, themes=load_themes(),
+                   theme="dark", close_db=registry.database.close, tick_s=0)
+    out: dict[str, list[float]] = {"page": [], "search_rare": [], "key_during_search": []}
+
+    async def until(pilot, condition) -> None:
+        while not condition():
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # and painted
+
+    def searched(panel, text: str) -> bool:
+        """The results of this search are in (none asked for or on their way)."""
+        return panel.search == text and panel.pending is None and panel._search_timer is None
+
+    async def search(pilot, panel, text: str) -> float:
+        await pilot.press("slash", *text)
+        t0 = time.perf_counter()
+        await pilot.press("enter")
+        await until(pilot, lambda: searched(panel, text))
+        return time.perf_counter() - t0
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.panel("history")
+            await until(pilot, lambda: panel.table.row_count > 0)
+            await pilot.press("4")
+            for _ in range(pages):
+                rows = panel.table.row_count
+                t0 = time.perf_counter()
+                await pilot.press("ctrl+end")
+                await until(pilot, lambda: panel.table.row_count > rows)
+                out["page"].append(time.perf_counter() - t0)
+            for term in SEARCH_TERMS:
+                out[term] = [await search(pilot, panel, term)]
+                await pilot.press("slash", "escape")
+            for term in ("no such task", "zz-none"):  # matches nothing: a scan of the whole history
+                await pilot.press("slash", *term)
+                t0 = time.perf_counter()
+                await pilot.press("enter")
+                # while the loader scans, keys still switch panels at once
+                k0 = time.perf_counter()
+                await pilot.press("3")
+                await pilot.pause()
+                out["key_during_search"].append(time.perf_counter() - k0)
+                await pilot.press("4")
+                await until(pilot, lambda: searched(panel, term))
+                out["search_rare"].append(time.perf_counter() - t0)
+                await pilot.press("slash", "escape")
+
+    asyncio.run(scenario())
+    return out
+
+
 def ms(value: float) -> str:
     return f"{value * 1000:.0f} ms"
 
@@ -259,6 +328,7 @@ def main() -> int:
     print(f"state {state}: {total:,} tasks" + (f" (inserted in {fill_s:.1f} s)" if fill_s else ""))
 
     embedded = measure_embedded_events(registry, live)
+    history = measure_history(registry)
     attached = measure_attached(state, registry, live, args.idle, args.keys)
     embedded_idle = measure_embedded_idle(state, args.idle)
 
@@ -286,6 +356,14 @@ def main() -> int:
         f"max {ms(max(change))} |",
         f"| registry change to screen, embedded (event driven, headless) | median "
         f"{ms(statistics.median(embedded))}, max {ms(max(embedded))} |",
+        f"| Completed panel: ctrl+end on the last row to the next 100 older tasks on screen (keyset page, "
+        f"headless) | median {ms(statistics.median(history['page']))}, max {ms(max(history['page']))} |",
+        *(f"| `/` search of the whole registry, enter to results on screen: \"{term}\" ({why}) | "
+          f"{ms(history[term][0])} |" for term, why in SEARCH_TERMS.items()),
+        f"| `/` search matching nothing (scans every title, 2 terms) | median "
+        f"{ms(statistics.median(history['search_rare']))}, max {ms(max(history['search_rare']))} |",
+        f"| key to screen while that search runs (tab switch, headless) | max "
+        f"{ms(max(history['key_during_search']))} |",
         f"| idle CPU over {args.idle:g} s, attached (polling the registry every 200 ms) | {idle_pct:.2f} % of "
         f"one core ({attached['idle_cpu_s']:.2f} CPU s) |",
         f"| idle CPU over {args.idle:g} s, embedded (whole process: engine with host checks + pane) | "

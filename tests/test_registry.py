@@ -201,3 +201,12 @@ def test_two_processes_of_two_threads_update_at_once(state_dir: Path, registry: 
         assert task.status == "completed" and task.result == {"by": f"p{n // 2}"}
         assert task.message == f"p{n // 2} step {UPDATES}"
     assert {(s.subsystem, s.status): s.count for s in registry.stats()} == {("ops", "completed"): 4}
+
+
+def test_search_pages_newest_first(registry: Registry) -> None:
+    ids = [registry.start_task(f"backup {i}" if i % 2 else f"deploy {i}") for i in range(30)]
+    backups = [tid for i, tid in enumerate(ids) if i % 2]
+    first = registry.list_tasks(search="backup", limit=10)
+    second = registry.list_tasks(search="backup", limit=10, before_id=first[-1].id)
+    assert [t.id for t in first + second] == list(reversed(backups))[:20]
+    assert registry.list_tasks(search="nothing like this") == []

@@ -99,4 +99,31 @@ def test_acknowledge_dialog(snap_compare):
 
 @pytest.mark.parametrize("theme", ["dark", "light", "high-contrast", "monochrome"])
 def test_each_shipped_theme(snap_compare, theme):
-    assert snap_compare(app_with(theme), terminal_size=(120, 36), run_before=loaded)
+    assert snap_compare(app_with(theme), terminal_size=WIDE, run_before=loaded)
+
+
+def test_learned_tab_80x24(snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("6")
+        await pilot.pause()
+
+    assert snap_compare(app_with(), terminal_size=NARROW, run_before=run_before)
+
+
+def test_proposal_detail_80x24(snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("5", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app_with(), terminal_size=NARROW, run_before=run_before)
+
+
+def test_forecast_incident_detail(snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("2", "down", "enter")
+        await loaded(pilot)
+
+    assert snap_compare(app_with(), terminal_size=WIDE, run_before=run_before)

@@ -113,5 +113,5 @@ def test_bars_sparklines_sizes():
     assert fmt.sparkline([5, 5, 5]) == "▄▄▄" and fmt.sparkline([]) == ""
     assert len(fmt.sparkline(list(range(100)), 10)) == 10
     assert fmt.size(512) == "512B" and fmt.size(1536) == "1.5K" and fmt.size(200 * 1024**2) == "200M"
-    assert fmt.clip("a  b\nc", 10) == "a b c" and fmt.clip("abcdefgh", 5) == "abcd~"
+    assert fmt.clip("a  b\nc", 10) == "a b c" and fmt.clip("abcdefgh", 5) == "abcd…"
     assert fmt.coarse_age(59) == "59s" and fmt.coarse_age(61) == "1m" and fmt.coarse_age(3700) == "1h01m"

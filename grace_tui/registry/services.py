@@ -15,7 +15,7 @@ import peewee
 
 from grace_tui.registry.db import BaseModel
 
-SERVICE_STATES = ("starting", "running", "stopped", "backoff", "escalated", "failed", "unknown")
+SERVICE_STATES = ("starting", "running", "stopped", "backoff", "escalated", "failed", "degraded", "unknown")
 
 
 class ServiceState(BaseModel):
@@ -77,8 +77,8 @@ def upsert_service(name: str, **fields: Any) -> None:
 
 
 def remove_services_except(names: list[str]) -> None:
-    """Forget services that are no longer in the config."""
-    ServiceState.delete().where(ServiceState.name.not_in(names or [""])).execute()
+    """Forget services that are no longer in the config (the host's own row stays)."""
+    ServiceState.delete().where(ServiceState.name.not_in(names or [""]) & (ServiceState.mode != "host")).execute()
 
 
 def list_services() -> list[ServiceView]:

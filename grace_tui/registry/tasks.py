@@ -336,9 +336,14 @@ class Registry:
             query = query.where(Task.status == status)
         if before_id:
             query = query.where(Task.id < before_id)
+        order = Task.id.desc()
         if search:
             query = query.where(Task.title.contains(search))
-        return [TaskView.from_row(r) for r in query.order_by(Task.id.desc()).limit(limit)]
+            if isinstance(self.database, peewee.SqliteDatabase):
+                # Rows are stored in creation order: walking the table backwards reads pages in
+                # sequence (a scan that stops at `limit`) where the id index would jump per row.
+                order = peewee.SQL("rowid").desc()
+        return [TaskView.from_row(r) for r in query.order_by(order).limit(limit)]
 
     def stats(self) -> list[StatRow]:
         """Counts and average duration by subsystem and status (constant cost)."""

@@ -188,25 +188,35 @@ class Supervisor:
 
     # ------------------------------------------------------------------ periodic checks
     def _check_loop(self) -> None:
-        next_host = 0.0
+        """One thread runs the periodic checks: service checks every check_interval, host
+        checks every host_check_interval, sleeping until whichever is due next (a kick from
+        retry/start runs the service checks at once)."""
+        next_services = next_host = 0.0
         while not self._stop.is_set():
-            started = time.monotonic()
+            now = time.monotonic()
             try:
-                samples = {}
-                for runner in list(self.runners.values()):
-                    sample = self.check_service(runner)
-                    if sample is not None:
-                        samples[runner.name] = sample
-                with database.atomic():  # one write for the whole round
-                    service_rows.record_samples(samples)
-                if started >= next_host and self.config.host.enabled:
+                if now >= next_services:
+                    self._check_services()
+                    next_services = now + self.config.supervisor.check_interval
+                if self.config.host.enabled and now >= next_host:
                     self.host.check()
-                    next_host = started + self.config.supervisor.host_check_interval
+                    next_host = now + self.config.supervisor.host_check_interval
                 self.metrics.write()
             except Exception:
                 log.exception("periodic checks failed")
-            self._kick.wait(self.config.supervisor.check_interval)
+            due = min(next_services, next_host) if self.config.host.enabled else next_services
+            if self._kick.wait(max(0.0, due - time.monotonic())):
+                next_services = 0.0
             self._kick.clear()
+
+    def _check_services(self) -> None:
+        samples = {}
+        for runner in list(self.runners.values()):
+            sample = self.check_service(runner)
+            if sample is not None:
+                samples[runner.name] = sample
+        with database.atomic():  # one write for the whole round
+            service_rows.record_samples(samples)
 
     def check_service(self, runner: ServiceRunner) -> dict[str, Any] | None:
         """Run a service's periodic checks; returns the sample to record (None when not running)."""

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import psutil
+
+from grace_tui.registry import services as service_rows
 
 if TYPE_CHECKING:
     from grace_tui.supervisor.core import Supervisor
@@ -22,6 +25,8 @@ class HostMonitor:
         self.bad: dict[str, int] = {}
         self.open: dict[str, str] = {}  # check key -> incident id
         self.last: dict[str, Any] = {}
+        history_len = supervisor.config.supervisor.history
+        self.history: dict[str, deque[float]] = {"cpu": deque(maxlen=history_len), "rss": deque(maxlen=history_len)}
 
     def readings(self) -> list[tuple[str, str, bool, str, dict[str, Any]]]:
         """(key, kind, bad, summary, detail) for every host check."""
@@ -63,4 +68,33 @@ class HostMonitor:
             elif not bad and key in self.open:
                 incident_id = self.open.pop(key)
                 self.sup.incidents.note(incident_id, "verification", f"{key} back within limits", detail)
-                self.sup.incidents.resolve(incident_id, "recovered", at=now)
+                self.sup.incidents.resolve(incident_id, "recovered")  # after its verification entry
+        self.publish_row(now)
+
+    def publish_row(self, now: float) -> None:
+        """Show the host itself as a row beside the services: CPU, memory in use, the
+        figures its checks read, and whether any host check has an open incident."""
+        cpu = psutil.cpu_percent(interval=None)  # since the previous check
+        mem = psutil.virtual_memory()
+        used = mem.total - mem.available
+        self.history["cpu"].append(round(cpu, 1))
+        self.history["rss"].append(used)
+        state = "degraded" if self.open else "running"
+        service_rows.upsert_service(HOST_ROW, mode="host", state=state, pid=None, started_at=psutil.boot_time(),
+                                    cpu_pct=cpu, rss_bytes=used, message=self.summary(),
+                                    history={k: list(v) for k, v in self.history.items()})
+        self.sup.events.publish("service", HOST_ROW, state)
+
+    def summary(self) -> str:
+        parts = []
+        for key, detail in self.last.items():
+            if key.startswith("disk:") and "free_pct" in detail:
+                parts.append(f"{detail['mount']} {detail['free_pct']:.0f}% free")
+            elif key == "memory":
+                parts.append(f"memory {detail['available_pct']:.0f}% available")
+            elif key == "load":
+                parts.append(f"load {detail['load1_per_cpu']:.2f}/cpu")
+        return " · ".join(parts)
+
+
+HOST_ROW = "(host)"  # parentheses: no configured service can be named like this

@@ -27,6 +27,7 @@ from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
 from grace_tui.tui.panels.history import HistoryPanel
 from grace_tui.tui.panels.incidents import IncidentsPanel
+from grace_tui.tui.panels.learned import LearnedPanel
 from grace_tui.tui.panels.learning import LearningPanel, learning_task_id, proposal_id
 from grace_tui.tui.panels.services import ServicesPanel
 from grace_tui.tui.panels.tasks import TasksPanel
@@ -34,6 +35,7 @@ from grace_tui.tui.pump import DataPump
 from grace_tui.tui.screens.dialogs import AckDialog, SilenceDialog
 from grace_tui.tui.screens.help import HelpScreen
 from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
+from grace_tui.tui.screens.proposal import ProposalScreen
 from grace_tui.tui.themes import PANE_VARIABLES, ThemeSet, remember_theme
 
 PANELS: tuple[tuple[str, type[Panel]], ...] = (
@@ -42,10 +44,11 @@ PANELS: tuple[tuple[str, type[Panel]], ...] = (
     ("tasks", TasksPanel),
     ("history", HistoryPanel),
     ("learning", LearningPanel),
+    ("learned", LearnedPanel),
 )
 # Which loaded part each panel shows.
 PANEL_PART = {"services": "services", "incidents": "incidents", "tasks": "tasks", "history": "tasks",
-              "learning": "learning"}
+              "learning": "learning", "learned": "learned"}
 TERMINAL_CHECK_S = 5.0  # over SSH: notice a vanished terminal and leave
 
 
@@ -83,7 +86,7 @@ class TimelineLoaded(Message):
 class GraceApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "grace-tui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]  # below 160 the panels do not fit side by side
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -203,6 +206,8 @@ class GraceApp(App[int]):
         self.post_message(DataLoaded(parts))
 
     def on_data_loaded(self, message: DataLoaded) -> None:
+        if not self.screen_stack:  # a load that arrives while the app shuts down
+            return
         now = self.clock()
         parts = message.parts
         with self.batch_update():
@@ -211,11 +216,17 @@ class GraceApp(App[int]):
             for name, part in PANEL_PART.items():
                 if part in parts:
                     self.panel(name).show(parts[part], now, self.palette)
+        if "history_page" in parts:
+            self.panel("history").add_page(parts["history_page"], now, self.palette)  # type: ignore[attr-defined]
         self.loads += 1
         if "incidents" in parts:
             self.refresh_bindings()  # e.g. `a` goes once the selected incident is acknowledged
             if isinstance(self.screen, IncidentDetailScreen):
                 self._load_timeline(self.screen.incident_id)
+
+    @on(HistoryPanel.PageWanted)
+    def _history_page_wanted(self, message: HistoryPanel.PageWanted) -> None:
+        self.pump.request_history(message.search, message.before_id)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, severity="error", timeout=6)
@@ -272,9 +283,13 @@ class GraceApp(App[int]):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self._current == "incidents":
             self.action_open_incident()
+        elif self._current == "learning":
+            self.action_open_proposal()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Incident keys show only on an incident, proposal keys only on a proposal."""
+        if not self.screen_stack:  # shutting down
+            return False
         if action == "cycle_panel":  # tab moves between panels on the main screen only
             return self.screen is self.screen_stack[0] and not self.filter_box.has_focus
         if action == "acknowledge":
@@ -284,6 +299,8 @@ class GraceApp(App[int]):
             return self.selected_incident() is not None
         if action == "open_incident":
             return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
+        if action == "open_proposal":
+            return not isinstance(self.screen, ProposalScreen) and self.selected_proposal() is not None
         if action in ("approve", "reject"):
             return self.selected_proposal() is not None
         if action == "cancel_job":
@@ -298,6 +315,8 @@ class GraceApp(App[int]):
         return self.panel("incidents").selected_key()
 
     def selected_proposal(self) -> int | None:
+        if isinstance(self.screen, ProposalScreen):
+            return self.screen.proposal.id
         if self._current != "learning":
             return None
         return proposal_id(self.panel("learning").selected_key())
@@ -372,15 +391,28 @@ class GraceApp(App[int]):
 
         self.push_screen(SilenceDialog(self._incident_summary(incident_id)), done)
 
+    def action_open_proposal(self) -> None:
+        pid = self.selected_proposal()
+        data = self.panel("learning").data
+        proposal = next((p for p in data.proposals if p.id == pid), None) if data else None
+        if proposal is not None and not isinstance(self.screen, ProposalScreen):
+            self.push_screen(ProposalScreen(proposal))
+
     def action_approve(self) -> None:
         pid = self.selected_proposal()
         if pid is not None:
+            self._close_proposal()
             self.perform(f"approve proposal {pid}", self.actions.approve, pid, self.user)
 
     def action_reject(self) -> None:
         pid = self.selected_proposal()
         if pid is not None:
+            self._close_proposal()
             self.perform(f"reject proposal {pid}", self.actions.reject, pid, self.user)
+
+    def _close_proposal(self) -> None:
+        if isinstance(self.screen, ProposalScreen):
+            self.screen.dismiss(None)
 
     def action_cancel_job(self) -> None:
         task_id = self.selected_learning_job()
@@ -431,7 +463,9 @@ class GraceApp(App[int]):
 
     def _close_filter(self, keep: bool) -> None:
         box = self.filter_box
-        if not keep:
+        if keep:
+            self.panel(self._current).filter_done()
+        else:
             self.panel(self._current).set_filter("", self.clock(), self.palette)
         box.display = False
         self.panel(self._current).table.focus()
@@ -475,6 +509,8 @@ class GraceApp(App[int]):
         yield SystemCommand("Silence check", "Silence the selected incident's check (s)", self.action_silence)
         yield SystemCommand("Incident detail", "Timeline and attempts of the selected incident (enter)",
                             self.action_open_incident)
+        yield SystemCommand("Proposal detail", "Every change and the reason of the selected proposal (enter)",
+                            self.action_open_proposal)
         yield SystemCommand("Approve proposal", "Approve the selected config proposal (y)", self.action_approve)
         yield SystemCommand("Reject proposal", "Reject the selected config proposal (n)", self.action_reject)
         yield SystemCommand("Cancel learning job", "Cancel the selected running learning job (c)",

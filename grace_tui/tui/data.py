@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 from grace_tui.registry import Registry, TaskView
 from grace_tui.registry.governance import ProposalView
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
+from grace_tui.registry.learned import ActionStats
 from grace_tui.registry.services import ServiceView
 
 # What can change, and what the engine's event bus calls it.
@@ -28,6 +29,7 @@ RECENT_LIMIT = 50  # recent completions shown
 INCIDENT_LIMIT = 100  # ended incidents shown under the open ones
 LEARNING_SUBSYSTEM = "learning"
 LEARNING_LIMIT = 30
+HISTORY_PAGE = 100  # tasks per page of history (search results or older completions)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,25 @@ class LearningData:
     proposals: list[ProposalView]
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of finished tasks from the registry, newest first (keyset paging on the task id)."""
+
+    search: str  # "" when browsing
+    before_id: str | None  # the page asked for: ids below this one
+    tasks: list[TaskView]
+    next_before_id: str | None  # ask for this next
+    more: bool  # False once the oldest task was reached
+
+
+@dataclass(frozen=True)
+class LearnedAction:
+    """One row of what was learned about healing: an action's record for (service, incident kind)."""
+
+    stats: ActionStats
+    preferred: bool  # the action the policy currently expects to heal best
+
+
 @dataclass
 class PaneData:
     """The latest of every part; a loader fills in the parts that changed."""
@@ -63,11 +84,12 @@ class PaneData:
     incidents: list[IncidentView] = field(default_factory=list)
     tasks: TaskData = field(default_factory=lambda: TaskData([], []))
     learning: LearningData = field(default_factory=lambda: LearningData([], []))
+    learned: list[LearnedAction] = field(default_factory=list)
 
 
 class Source(Protocol):
     def load(self, topics: set[str], now: float) -> dict[str, Any]:
-        """Fresh data for each topic: {"overview"|"services"|"incidents"|"tasks"|"learning": ...}."""
+        """Fresh data for each topic: {"overview"|"services"|"incidents"|"tasks"|"learning"|"learned": ...}."""
         ...
 
     def marks(self) -> dict[str, float]:
@@ -76,6 +98,16 @@ class Source(Protocol):
 
     def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]: ...
 
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        """Finished tasks whose title contains `search` ("" for all), below `before_id`."""
+        ...
+
+
+def page_of(search: str, before_id: str | None, page: list[TaskView], limit: int) -> HistoryPage:
+    """Keep the finished tasks of a raw page; the next page starts below its last task."""
+    return HistoryPage(search, before_id, [t for t in page if t.completed_at is not None],
+                       page[-1].id if page else before_id, len(page) == limit)
+
 
 def parts_for(topics: set[str]) -> set[str]:
     """Which parts of the pane a change of `topics` affects."""
@@ -83,12 +115,33 @@ def parts_for(topics: set[str]) -> set[str]:
     if "service" in topics:
         parts.add("services")
     if "incident" in topics:
-        parts |= {"incidents", "overview"}
+        # a remediation's outcome is recorded before its incident changes: reload what was learned too
+        parts |= {"incidents", "overview", "learned"}
     if "task" in topics:
         parts |= {"tasks", "learning"}
     if "proposal" in topics:
         parts.add("learning")
     return parts
+
+
+def expected_score(stats: ActionStats) -> float:
+    """The mean of the policy's Thompson draw (grace_tui.governance.policy): the posterior
+    mean success rate, Beta(1 + successes, 1 + failures), times its recovery-speed factor."""
+    from grace_tui.governance.policy import SPEED_TAU_S
+
+    p = (1 + stats.successes) / (2 + stats.tries)
+    ttr = stats.median_ttr_s
+    return p * (1.0 if ttr is None else SPEED_TAU_S / (SPEED_TAU_S + ttr))
+
+
+def learned_actions(stats: list[ActionStats]) -> list[LearnedAction]:
+    """Mark, per (service, incident kind), the tried action with the best expected score."""
+    best: dict[tuple[str, str], ActionStats] = {}
+    for s in stats:
+        key = (s.service, s.kind)
+        if key not in best or expected_score(s) > expected_score(best[key]):
+            best[key] = s
+    return [LearnedAction(s, best[(s.service, s.kind)] is s) for s in stats]
 
 
 def local_midnight(now: float) -> float:
@@ -142,6 +195,10 @@ class RegistrySource:
 
                 jobs = [t for t in tasks.active + tasks.recent if t.subsystem == LEARNING_SUBSYSTEM]
                 out["learning"] = LearningData(jobs[:LEARNING_LIMIT], governance.pending_proposals())
+        if "learned" in parts:
+            from grace_tui.registry import learned
+
+            out["learned"] = learned_actions(learned.action_stats())
         return out
 
     def marks(self) -> dict[str, float]:
@@ -160,6 +217,10 @@ class RegistrySource:
         from grace_tui.registry import incidents as incident_store
 
         return incident_store.get_incident(incident_id), incident_store.timeline(incident_id)
+
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        page = self.registry.list_tasks(search=search or None, before_id=before_id, limit=limit)
+        return page_of(search, before_id, page, limit)
 
     def boot_time(self) -> float | None:
         if self._boot_time is None:
@@ -191,6 +252,11 @@ class FixedSource:
     def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]:
         incident = next(i for i in self.data.incidents if i.id == incident_id)
         return incident, self.timelines.get(incident_id, [])
+
+    def history(self, search: str, before_id: str | None, limit: int = HISTORY_PAGE) -> HistoryPage:
+        tasks = sorted(self.data.tasks.active + self.data.tasks.recent, key=lambda t: t.id, reverse=True)
+        page = [t for t in tasks if search.lower() in t.title.lower() and (before_id is None or t.id < before_id)]
+        return page_of(search, before_id, page[:limit], limit)
 
 
 Clock = Callable[[], float]

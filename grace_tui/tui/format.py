@@ -87,4 +87,4 @@ def sparkline(values: list[float] | None, width: int = 10) -> str:
 
 def clip(text: str, width: int) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "~"
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -42,6 +42,7 @@ class DataPump:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._marks: dict[str, float] = {}
+        self._history: tuple[str, str | None] | None = None  # the latest page asked for
         self._thread = threading.Thread(target=self._run, name="grace-tui-loader", daemon=True)
 
     def start(self) -> None:
@@ -60,11 +61,18 @@ class DataPump:
             self._wanted |= {topics} if isinstance(topics, str) else topics
         self._wake.set()
 
-    def _take(self) -> set[str]:
+    def request_history(self, search: str, before_id: str | None) -> None:
+        """Ask for a page of history; a newer request replaces one not yet run (typing a search)."""
+        with self._lock:
+            self._history = (search, before_id)
+        self._wake.set()
+
+    def _take(self) -> tuple[set[str], tuple[str, str | None] | None]:
         with self._lock:
             wanted, self._wanted = self._wanted, set()
+            history, self._history = self._history, None
             self._wake.clear()
-        return wanted
+        return wanted, history
 
     def _run(self) -> None:
         try:
@@ -74,9 +82,11 @@ class DataPump:
                     break
                 if self.poll:
                     self._notice_changes()
-                topics = self._take()
+                topics, history = self._take()
                 if topics:
                     self._load(topics)
+                if history:
+                    self._load_history(*history)
         finally:
             if self.close_db:
                 self.close_db()  # this thread's own connection
@@ -100,6 +110,15 @@ class DataPump:
             self._report(f"cannot read the registry: {exc}")
             return
         self.deliver(data)
+
+    def _load_history(self, search: str, before_id: str | None) -> None:
+        try:
+            page = self.source.history(search, before_id)
+        except Exception as exc:
+            log.exception("loading history failed")
+            self._report(f"cannot read the task history: {exc}")
+            return
+        self.deliver({"history_page": page})
 
     def _report(self, message: str) -> None:
         if self.on_error:

@@ -10,7 +10,8 @@ from grace_tui.registry import TaskView
 from grace_tui.registry.governance import ProposalView
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
 from grace_tui.registry.services import ServiceView
-from grace_tui.tui.data import LearningData, Overview, PaneData, TaskData
+from grace_tui.registry.learned import ActionStats
+from grace_tui.tui.data import LearningData, Overview, PaneData, TaskData, learned_actions
 
 FROZEN_NOW = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
 
@@ -27,11 +28,12 @@ def _service(name: str, state: str, pid: int | None, up: float | None, restarts:
 
 def _incident(id: str, kind: str, severity: str, state: str, service: str | None, summary: str, age: float,
               now: float, *, acked_by: str | None = None, mttr: float | None = None,
-              attempts: int = 0) -> IncidentView:
+              attempts: int = 0, detail: dict | None = None) -> IncidentView:
     detected = now - age
     ended = detected + mttr if mttr is not None else None
     return IncidentView(id=id, kind=kind, service=service, check=f"{kind}:{service or 'host'}", severity=severity,
-                        state=state, summary=summary, detail={"port": 8080} if service == "web" else {},
+                        state=state, summary=summary,
+                        detail=detail if detail is not None else {"port": 8080} if service == "web" else {},
                         detected_at=detected, updated_at=ended or detected, recovered_at=ended, ended_at=ended,
                         acked_at=detected + 30 if acked_by else None, acked_by=acked_by,
                         ack_reason="noise" if acked_by else None, mttr_s=mttr,
@@ -59,12 +61,18 @@ def sample_pane(now: float = FROZEN_NOW) -> tuple[PaneData, dict[str, list[Timel
     incidents = [
         _incident("01incweb0000a", "process_down", "critical", "remediating", "web",
                   "web exited with status 1 (3rd time in 5m)", 140, now, attempts=2),
-        _incident("01incdisk000b", "disk_forecast", "medium", "open", None,
-                  "/var fills in 3d04h at the current rate", 3600 * 5, now, acked_by="alice"),
+        _incident("01incdisk000b", "forecast", "medium", "open", None,
+                  "/var full in ~3 h 10 m", 3600 * 5, now, acked_by="alice",
+                  detail={"metric": "disk:/var", "eta_s": 11_400.0, "eta_low_s": 7_800.0, "eta_high_s": 19_800.0,
+                          "used": 41_500_000_000.0, "capacity": 50_000_000_000.0,
+                          "slope_per_h": 2_680_000_000.0, "at": now - 60}),
         _incident("01incport000c", "port_in_use", "high", "resolved", "api",
                   "port 8000 held by a stray process", 3 * 3600, now, mttr=4.2, attempts=1),
         _incident("01inccpu0000d", "anomaly", "low", "resolved", "worker",
-                  "cpu 3.1 sigma above its learned daily pattern", 6 * 3600, now, mttr=61.0),
+                  "anomaly: worker memory (RSS) 1.9 GiB, expected ~620 MiB", 6 * 3600, now, mttr=61.0,
+                  detail={"metric": "svc:worker.rss_bytes", "value": 2_040_000_000.0, "expected": 650_000_000.0,
+                          "expected_low": 520_000_000.0, "expected_high": 790_000_000.0, "score": 0.9987,
+                          "at": now - 6 * 3600, "remediate": False}),
     ]
     active = [
         _task("01taskheal01", "self_healing", "CRITICAL: web exited with status 1", "active", 40.0,
@@ -93,8 +101,14 @@ def sample_pane(now: float = FROZEN_NOW) -> tuple[PaneData, dict[str, list[Timel
     ]
     overview = Overview(host="web-01", boot_time=now - 41 * 86400 - 3 * 3600, open_count=2, acked_count=1,
                         resolved_today=2, mttr_today_s=32.6)
+    learned = learned_actions([
+        ActionStats("api", "port_in_use", "free_port", 6, 6, 3.9),
+        ActionStats("api", "port_in_use", "restart", 3, 1, 14.0),
+        ActionStats("web", "process_down", "restart", 11, 9, 2.1),
+        ActionStats("worker", "unhealthy", "restart", 2, 0, None),
+    ])
     data = PaneData(overview=overview, services=services, incidents=incidents, tasks=TaskData(active, recent),
-                    learning=LearningData(learning_jobs, proposals))
+                    learning=LearningData(learning_jobs, proposals), learned=learned)
     t0 = now - 140
     timelines = {
         "01incweb0000a": [

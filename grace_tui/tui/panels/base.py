@@ -7,8 +7,10 @@ cells, `add_row` for new keys, one `clear()` when the order changed.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -19,10 +21,38 @@ Row = tuple[str, tuple[Cell, ...]]
 Palette = dict[str, str]
 
 MAX_PIECEMEAL_REMOVALS = 3  # beyond this one clear() is cheaper (remove_row re-lays out the table)
+MIN_FLEX = 8  # the flexible column never shrinks below this
+SCROLLBAR = 1  # the table's vertical scrollbar (app.tcss)
 
 
 def plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def clip_cell(cell: Cell, width: int) -> Cell:
+    """Fit a cell into `width` terminal cells, ending in an ellipsis when cut."""
+    if cell_len(plain(cell)) <= width:
+        return cell
+    text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+    text.truncate(width, overflow="ellipsis")
+    return text if isinstance(cell, Text) else text.plain
+
+
+def fit_widths(needs: list[int], flex: list[int], available: int) -> list[int]:
+    """Column widths: each its widest cell; the flex columns share what is left (at least MIN_FLEX
+    each), a flex column that needs less than its share leaving the rest to the others."""
+    widths = list(needs)
+    room = available - sum(w for i, w in enumerate(needs) if i not in flex)
+    waiting = sorted(flex, key=lambda i: needs[i])
+    while waiting:
+        share = room // len(waiting)
+        if needs[waiting[0]] <= share:
+            room -= needs[waiting.pop(0)]
+            continue
+        for i in waiting:
+            widths[i] = max(MIN_FLEX, share)
+        break
+    return widths
 
 
 def styled(text: str, colour: str | None, bold: bool = False) -> Text:
@@ -37,6 +67,7 @@ class Panel(Vertical):
     KEY: ClassVar[str] = ""  # the number key that focuses it
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column key, label)
     EMPTY: ClassVar[str] = "nothing here"
+    FLEX: ClassVar[tuple[str, ...]] = ()  # columns sharing the remaining width (clipped with …)
 
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id, classes="panel")
@@ -45,6 +76,7 @@ class Panel(Vertical):
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._row_count = 0
         self._titles: tuple[str, str] | None = None
+        self._palette: Palette = {}
 
     def compose(self) -> ComposeResult:
         table: DataTable[Cell] = DataTable(cursor_type="row", zebra_stripes=False, id=f"{self.id}-table")
@@ -67,6 +99,7 @@ class Panel(Vertical):
 
     def redraw(self, now: float, palette: Palette) -> None:
         """Rebuild rows from the cached data (also on each clock tick, for ages)."""
+        self._palette = palette
         if self.data is None:
             return
         rows = self.build_rows(self.data, now, palette)
@@ -74,8 +107,27 @@ class Panel(Vertical):
         if self.filter_text:
             needle = self.filter_text.lower()
             rows = [r for r in rows if any(needle in plain(c).lower() for c in r[1])]
-        self._sync(rows)
+        self._sync(self.fit(rows))
         self._update_title(len(rows))
+
+    def on_resize(self) -> None:
+        self.redraw(getattr(self.app, "clock", time.time)(), self._palette)  # the flexible column follows the panel's width
+
+    def fit(self, rows: list[Row]) -> list[Row]:
+        """Clip the flexible columns so every other column shows its widest cell in full."""
+        width = self.table.size.width
+        if not self.FLEX or width <= 0 or not rows:
+            return rows
+        keys = [key for key, _ in self.COLUMNS]
+        flex = [keys.index(key) for key in self.FLEX]
+        needs = [max([cell_len(label)] + [cell_len(plain(cells[i])) for _, cells in rows])
+                 for i, (_, label) in enumerate(self.COLUMNS)]
+        available = width - SCROLLBAR - 2 * self.table.cell_padding * len(keys)
+        widths = fit_widths(needs, flex, available)
+        if all(widths[i] >= needs[i] for i in flex):
+            return rows
+        return [(key, tuple(clip_cell(cell, widths[i]) if i in flex else cell for i, cell in enumerate(cells)))
+                for key, cells in rows]
 
     def build_rows(self, data: Any, now: float, palette: Palette) -> list[Row]:
         raise NotImplementedError
@@ -87,6 +139,9 @@ class Panel(Vertical):
     def set_filter(self, text: str, now: float, palette: Palette) -> None:
         self.filter_text = text.strip()
         self.redraw(now, palette)
+
+    def filter_done(self) -> None:
+        """The filter was confirmed (enter): a panel that searches elsewhere starts now."""
 
     # ------------------------------------------------------------------ selection
     def selected_key(self) -> str | None:
@@ -145,9 +200,9 @@ class Panel(Vertical):
                 continue
             for index, cell in enumerate(cells):
                 if before is None or before[index] != cell:
-                    # re-measuring the column re-lays out the whole table: only when the cell grew
-                    grew = before is None or len(plain(cell)) > len(plain(before[index]))
-                    table.update_cell(key, columns[index], cell, update_width=grew)
+                    # re-measuring the column re-lays out the whole table: only when the width changed
+                    resized = before is None or cell_len(plain(cell)) != cell_len(plain(before[index]))
+                    table.update_cell(key, columns[index], cell, update_width=resized)
             self._cells[key] = cells
 
     def _rebuild(self, rows: list[Row]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grace_tui.registry.incidents import IncidentView
 from grace_tui.tui import format as fmt
+from grace_tui.tui.incident_text import row_summary
 from grace_tui.tui.panels.base import Palette, Panel, Row, styled
 
 INCIDENT_STATE_COLOUR = {
@@ -32,6 +33,7 @@ class IncidentsPanel(Panel):
         ("ack", "Ack"),
         ("summary", "Summary"),
     )
+    FLEX = ("summary",)
 
     def build_rows(self, data: list[IncidentView], now: float, palette: Palette) -> list[Row]:
         return [(i.id, incident_cells(i, now, palette)) for i in data]
@@ -41,7 +43,7 @@ def incident_cells(i: IncidentView, now: float, palette: Palette) -> tuple:
     sev_colour = palette.get(f"sev-{i.severity}")
     ended = not i.is_open
     age = fmt.coarse_age(now - i.detected_at)
-    ack = fmt.clip(i.acked_by, 10) if i.acked_by else ("-" if ended else "no")
+    ack = fmt.clip(i.acked_by, 12) if i.acked_by else ("-" if ended else "no")
     return (
         styled(SEVERITY_LABEL.get(i.severity, i.severity[:4].upper()), sev_colour,
                bold=i.severity in ("critical", "high") and not ended),
@@ -51,5 +53,5 @@ def incident_cells(i: IncidentView, now: float, palette: Palette) -> tuple:
         styled(i.state, palette.get(INCIDENT_STATE_COLOUR.get(i.state, "state-idle")), bold=not ended),
         fmt.duration(i.mttr_s) if i.mttr_s is not None else "-",
         styled(ack, palette.get("state-good") if i.acked_by else palette.get("state-warn") if not ended else None),
-        fmt.clip(i.summary, 60),
+        fmt.clip(row_summary(i), 300),
     )

@@ -22,29 +22,35 @@ class LearningPanel(Panel):
         ("status", "Status"),
         ("detail", "Detail"),
     )
+    FLEX = ("what", "detail")
 
     def build_rows(self, data: LearningData, now: float, palette: Palette) -> list[Row]:
         rows: list[Row] = []
         for p in data.proposals:
-            changes = ", ".join(f"{c.get('path')}: {json.dumps(c.get('old'))}->{json.dumps(c.get('new'))}"
-                                for c in p.changes)
+            changes = "; ".join(change_text(c) for c in p.changes)
             rows.append((f"{PROPOSAL_PREFIX}{p.id}", (
                 styled(f"#{p.id} {p.kind}", palette.get("state-warn"), bold=True),
                 "",
                 styled("y/n?", palette.get("state-warn"), bold=True),
-                fmt.clip(changes or p.reason, 60),
+                fmt.clip(f"{changes} ({p.reason})" if changes else p.reason, 300),
             )))
         for t in data.jobs:
             running = t.status in ("active", "pending")
             status = f"{t.progress:.0f}%" if running else t.status
             detail = t.message if running else (t.error or t.message or fmt.duration(t.duration_s))
             rows.append((f"{TASK_PREFIX}{t.id}", (
-                fmt.clip(t.title, 32),
+                fmt.clip(t.title, 200),
                 styled(fmt.bar(t.progress, 10), palette.get("state-good" if running else "state-idle")),
                 status,
-                fmt.clip(f"{detail}  {fmt.duration(t.elapsed_s(now))}", 50),
+                fmt.clip(f"{detail}  {fmt.duration(t.elapsed_s(now))}", 200),
             )))
         return rows
+
+
+def change_text(change: dict) -> str:
+    """"services.api.cpu_pct: 80 → 92" (values as JSON so strings and lists read unambiguously)."""
+    return (f"{change.get('path')}: {json.dumps(change.get('old'), default=str)} → "
+            f"{json.dumps(change.get('new'), default=str)}")
 
 
 def proposal_id(key: str | None) -> int | None:

@@ -29,6 +29,7 @@ class TasksPanel(Panel):
         ("elapsed", "Elapsed"),
         ("message", "Status"),  # last: the one that may be clipped at 80 columns
     )
+    FLEX = ("title", "message")
 
     def build_rows(self, data: TaskData, now: float, palette: Palette) -> list[Row]:
         rows: list[Row] = []
@@ -44,9 +45,9 @@ def active_cells(t: TaskView, group: str, now: float, palette: Palette) -> tuple
     pending = t.status == "pending"
     return (
         styled(group, palette.get("sev-low"), bold=True),
-        fmt.clip(t.title, 28),
+        fmt.clip(t.title, 200),
         styled(fmt.bar(t.progress, 10), palette.get("state-idle" if pending else "state-good")),
         "wait" if pending else f"{t.progress:.0f}%",
         fmt.duration(t.elapsed_s(now)) if not pending else "-",
-        fmt.clip(t.message, 40),
+        fmt.clip(t.message, 200),
     )

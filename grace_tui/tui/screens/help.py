@@ -13,8 +13,10 @@ HELP_TEXT = """\
 
 [b]Move[/b]
   tab, shift+tab  next / previous panel (or click it)
-  1 2 3 4 5       services, incidents, running, completed, learning
-  up, down, pgup  move in a panel (the mouse wheel works too)
+  1 2 3 4 5 6     services, incidents, running, completed, learning,
+                  learned (per action: tries, success, median TTR)
+  up, down, pgup  move in a panel (the mouse wheel works too); ctrl+end:
+                  last row (in Completed: loads older tasks)
 
 [b]On an incident[/b]
   enter           detail: timeline, each attempt's command and output
@@ -23,6 +25,7 @@ HELP_TEXT = """\
   s               silence its check for 15m, 1h, 4h or 24h
 
 [b]In the learning panel[/b]
+  enter           a proposal in full: each change (old -> new), reason
   y, n            approve, reject the selected config proposal
   c               cancel the selected running learning job
 

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
 from grace_tui.tui import format as fmt
+from grace_tui.tui.incident_text import detail_facts
 
 OUTPUT_LINES = 20  # of each attempt's output; the full text is in incidents.jsonl
 
@@ -59,7 +60,9 @@ def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
         ("acked", f"{i.acked_by} at {fmt_time(i.acked_at)}" + (f" ({i.ack_reason})" if i.ack_reason else "")
          if i.acked_by else "no"),
     ]
-    if i.detail:
+    facts = detail_facts(i)
+    rows += facts
+    if i.detail and not facts:  # the facts already say it in words
         rows.append(("detail", json.dumps(i.detail, sort_keys=True, default=str)))
     for label, value in rows:
         text.append(f"  {label:<9}", style="dim")
