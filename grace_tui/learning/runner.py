@@ -115,6 +115,7 @@ class LearningRunner:
         self._next_due: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the schedule changed: recompute the next due time
         self._threads: list[threading.Thread] = []
         self.max_concurrent = 0  # high-water mark of running jobs (tests, bench)
 
@@ -138,6 +139,7 @@ class LearningRunner:
             self._jobs[name] = spec
             if every_s and self._threads:
                 self._next_due[name] = time.monotonic() + (first_delay_s if first_delay_s is not None else every_s)
+                self._wake.set()
         return spec
 
     def reschedule(self, name: str, every_s: float | None) -> None:
@@ -149,6 +151,7 @@ class LearningRunner:
             spec.every_s = every_s
             if every_s and self._threads:
                 self._next_due[name] = time.monotonic() + every_s
+                self._wake.set()
             else:
                 self._next_due.pop(name, None)
 
@@ -216,6 +219,7 @@ class LearningRunner:
     def stop(self, timeout: float = 10.0) -> list[str]:
         """Stop: waiting runs are cancelled, running ones asked to stop and marked interrupted."""
         self._stop.set()
+        self._wake.set()
         with self._lock:
             waiting = list(self._queued)
             self._queued.clear()
@@ -269,7 +273,9 @@ class LearningRunner:
 
     # ------------------------------------------------------------------ threads
     def _schedule(self) -> None:
-        while not self._stop.wait(self.tick_s):
+        """Sleep until the next job is due (or the schedule changes), then queue what is due.
+        `tick_s` is only a floor between rounds, so an idle engine wakes a few times an hour."""
+        while not self._stop.is_set():
             now = time.monotonic()
             for name, due in list(self._next_due.items()):
                 spec = self._jobs[name]
@@ -282,6 +288,12 @@ class LearningRunner:
                     self.run_now(name)
                 except Exception:
                     log.exception("cannot schedule learning job %s", name)
+            self._wake.wait(max(self.tick_s, self._seconds_to_next_due()))
+            self._wake.clear()
+
+    def _seconds_to_next_due(self) -> float:
+        dues = [due for name, due in list(self._next_due.items()) if self._jobs[name].every_s]
+        return min(dues) - time.monotonic() if dues else 3600.0
 
     def _work(self) -> None:
         while True:
