@@ -210,3 +210,13 @@ def test_search_pages_newest_first(registry: Registry) -> None:
     second = registry.list_tasks(search="backup", limit=10, before_id=first[-1].id)
     assert [t.id for t in first + second] == list(reversed(backups))[:20]
     assert registry.list_tasks(search="nothing like this") == []
+
+
+def test_data_version_moves_only_when_another_connection_commits(registry: Registry) -> None:
+    before = registry.data_version()
+    assert registry.data_version() == before  # looking changes nothing
+    # peewee gives each thread its own connection, as another process would have one
+    writer = threading.Thread(target=registry.start_task, args=("from elsewhere",))
+    writer.start()
+    writer.join()
+    assert registry.data_version() != before

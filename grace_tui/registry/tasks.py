@@ -353,6 +353,13 @@ class Registry:
             for r in rows
         ]
 
+    def data_version(self) -> int | None:
+        """SQLite's count of commits made by other connections (None on PostgreSQL):
+        a one-pragma way for a poller to learn that nothing changed since its last look."""
+        if isinstance(self.database, peewee.SqliteDatabase):
+            return self.database.execute_sql("PRAGMA data_version").fetchone()[0]
+        return None
+
     def last_change(self) -> float:
         """When any task last changed (cheap, indexed): lets another process notice updates."""
         value = Task.select(peewee.fn.MAX(Task.updated_at)).scalar()

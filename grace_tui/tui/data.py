@@ -160,6 +160,8 @@ class RegistrySource:
         self.registry = registry
         self.host = host or socket.gethostname()
         self._boot_time: float | None = None
+        self._seen_version: int | None = None
+        self._seen_marks: dict[str, float] = {}
 
     def load(self, topics: set[str], now: float) -> dict[str, Any]:
         from grace_tui.registry import incidents as incident_store
@@ -206,12 +208,17 @@ class RegistrySource:
         from grace_tui.registry import services as service_store
         from grace_tui.registry.governance import last_proposal_change
 
-        return {
+        version = self.registry.data_version()
+        if version is not None and version == self._seen_version:
+            return self._seen_marks  # no other process has committed since the last look
+        self._seen_version = version
+        self._seen_marks = {
             "task": self.registry.last_change(),
             "incident": incident_store.last_incident_change(),
             "service": service_store.last_service_change(),
             "proposal": last_proposal_change(),
         }
+        return self._seen_marks
 
     def timeline(self, incident_id: str) -> tuple[IncidentView, list[TimelineEntry]]:
         from grace_tui.registry import incidents as incident_store
