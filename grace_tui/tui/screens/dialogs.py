@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -9,17 +11,26 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+ResultT = TypeVar("ResultT")
+
 SILENCE_CHOICES = (("15m", 15 * 60), ("1h", 3600), ("4h", 4 * 3600), ("24h", 24 * 3600))
 
 
-class AckDialog(ModalScreen[str | None]):
-    """Returns the reason ("" for none) or None when cancelled."""
+class _IncidentDialog(ModalScreen[ResultT]):
+    """A question about one incident, named by its summary; escape cancels (None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, summary: str):
         super().__init__()
         self.summary = summary
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AckDialog(_IncidentDialog[str | None]):
+    """Returns the reason ("" for none) or None when cancelled."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -41,18 +52,9 @@ class AckDialog(ModalScreen[str | None]):
         else:
             self.dismiss(None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class SilenceDialog(ModalScreen[int | None]):
+class SilenceDialog(_IncidentDialog[int | None]):
     """Returns the number of seconds to silence for, or None when cancelled."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, summary: str):
-        super().__init__()
-        self.summary = summary
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -63,6 +65,3 @@ class SilenceDialog(ModalScreen[int | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
