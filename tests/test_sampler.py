@@ -24,7 +24,7 @@ def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
     (watched / "a").write_bytes(b"x" * 1000)
     (watched / "sub").mkdir()
     (watched / "sub" / "b").write_bytes(b"y" * 500)
-    service = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    service = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
     try:
         upsert_service("web", mode="watched", state="running", pid=service.pid, connect_ms=1.5)
         settings = LearningSettings(disk_paths=[str(tmp_path)], watch_dirs={str(watched): 10_000.0})
