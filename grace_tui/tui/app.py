@@ -220,7 +220,7 @@ class GraceApp(App[int]):
             self.panel("history").add_page(parts["history_page"], now, self.palette)  # type: ignore[attr-defined]
         self.loads += 1
         if "incidents" in parts:
-            self.refresh_bindings()  # e.g. `a` goes once the selected incident is acknowledged
+            self.refresh_keys()  # e.g. `a` goes once the selected incident is acknowledged
             if isinstance(self.screen, IncidentDetailScreen):
                 self._load_timeline(self.screen.incident_id)
 
@@ -274,11 +274,17 @@ class GraceApp(App[int]):
             if isinstance(ancestor, Panel) and ancestor.id:  # clicked or tabbed into a panel
                 if ancestor.id != self._current:
                     self._select_panel(ancestor.id, focus=False)
-                self.refresh_bindings()
+                self.refresh_keys()
                 return
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+        self.refresh_keys()
+
+    def refresh_keys(self) -> None:
+        """The footer's keys depend on the selected row. Rows can still move while the app
+        shuts down, after its screens are gone: then there is no footer to refresh."""
+        if self._screen_stack:
+            self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self._current == "incidents":
