@@ -9,6 +9,7 @@ import time
 from grace_tui.cli.context import Context
 from grace_tui.errors import UserError
 from grace_tui.registry import STATUSES, TaskView
+from grace_tui.tui.format import duration  # pure text, no Textual
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -107,14 +108,4 @@ def cmd_list(ctx: Context) -> int:
 def format_row(t: TaskView, now: float) -> str:
     detail = t.title + (f" — {t.message}" if t.message else "") + (f" — {t.error}" if t.error else "")
     return (f"{t.id:13}  {t.subsystem[:12]:12}  {t.kind[:14]:14}  {t.status:11}  {t.progress:5.1f}  "
-            f"{format_duration(t.elapsed_s(now)):>8}  {detail}")
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+            f"{duration(t.elapsed_s(now)):>8}  {detail}")

@@ -10,7 +10,6 @@ acknowledgement, silence and remediation.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import threading
 from collections import OrderedDict
@@ -30,6 +29,7 @@ from grace_tui.registry import governance as gov_store
 from grace_tui.registry import incidents as incident_store
 from grace_tui.registry.governance import VersionView
 from grace_tui.registry.models import TERMINAL_STATUSES
+from grace_tui.users import current_user
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +93,15 @@ class Governance:
         return self.audit.append(type, actor, data)
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
-        version = self.versions.approve(int(proposal_id), user or _user())
+        version = self.versions.approve(int(proposal_id), user or current_user())
         return f"approved proposal {proposal_id}: config version {version.number}"
 
     def reject(self, proposal_id: int, user: str | None = None) -> str:
-        self.versions.reject(int(proposal_id), user or _user())
+        self.versions.reject(int(proposal_id), user or current_user())
         return f"rejected proposal {proposal_id}"
 
     def rollback(self, number: int, user: str | None = None) -> str:
-        version = self.versions.rollback(int(number), user or _user())
+        version = self.versions.rollback(int(number), user or current_user())
         return f"rolled back to version {number}: config version {version.number}"
 
     # ------------------------------------------------------------------ reading (for the pane)
@@ -191,9 +191,3 @@ def validate_config(data: dict[str, Any], path: Path | None = None) -> Any:
         return data
     return config_from_dict(data, source=f"effective config ({path or 'built-in default'})", path=path)
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

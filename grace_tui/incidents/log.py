@@ -7,7 +7,6 @@ Subsystems (supervisor, learning, inventory) only ever call this class.
 
 from __future__ import annotations
 
-import getpass
 import threading
 import time
 from typing import Any
@@ -19,6 +18,7 @@ from grace_tui.registry import Registry
 from grace_tui.registry import incidents as store
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
 from grace_tui.registry.ids import iso
+from grace_tui.users import current_user
 
 
 class IncidentLog:
@@ -86,7 +86,7 @@ class IncidentLog:
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> IncidentView:
         """Record who acknowledged and when; MTTA = detection to acknowledgement."""
         now = time.time()
-        who = user or _current_user()
+        who = user or current_user()
         with self._lock:
             incident = store.get_incident(incident_id)
             if incident.acknowledged:
@@ -153,9 +153,3 @@ class IncidentLog:
         except UserError:
             pass  # the mirror task ended already (e.g. an escalated incident resolving later)
 
-
-def _current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

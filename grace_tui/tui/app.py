@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 import signal
 import sys
@@ -37,6 +36,7 @@ from grace_tui.tui.screens.help import HelpScreen
 from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
 from grace_tui.tui.screens.proposal import ProposalScreen
 from grace_tui.tui.themes import PANE_VARIABLES, ThemeSet, remember_theme
+from grace_tui.users import current_user
 
 PANELS: tuple[tuple[str, type[Panel]], ...] = (
     ("services", ServicesPanel),
@@ -130,7 +130,7 @@ class GraceApp(App[int]):
         self.events = events
         self.theme_set = themes or ThemeSet()
         self.state_dir = state_dir
-        self.user = user or _current_user()
+        self.user = user or current_user()
         self.close_db = close_db
         self.notices = list(notices)
         self.watch_terminal = watch_terminal
@@ -529,9 +529,3 @@ class GraceApp(App[int]):
             yield SystemCommand(f"Show {cls.TITLE}", f"Go to the {cls.TITLE} panel ({n})",
                                 lambda name=name: self.action_show_panel(name))
 
-
-def _current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
