@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -122,3 +123,44 @@ def test_a_reloaded_learning_config_applies_in_place_and_a_bad_one_changes_nothi
     with pytest.raises(ConfigError, match="learning.sample_interval_s"):
         service.apply_config({"sample_interval_s": -1})
     assert service.settings.sample_interval_s == 5
+
+
+# A parent whose child is a thread's child and whose grandchild sits below that: the tree the
+# sampler sums a service's CPU and RSS over.
+TREE = """
+import subprocess, sys, threading
+def spawn():
+    subprocess.Popen([sys.executable, "-c",
+                      "import subprocess, sys, signal; subprocess.Popen([sys.executable, '-c', "
+                      "'import signal; signal.pause()']); signal.pause()"])
+threading.Thread(target=spawn).start()
+print("ready", flush=True)
+import signal; signal.pause()
+"""
+
+
+@pytest.mark.parametrize("children_files", [True, False], ids=["proc-children-files", "process-table-scan"])
+def test_descendants_finds_the_whole_tree_including_children_of_threads(monkeypatch, children_files):
+    import psutil
+
+    from grace_tui.supervisor import procs
+
+    if children_files and not procs._children_files():
+        pytest.skip("this kernel has no /proc/PID/task/TID/children")
+    monkeypatch.setattr(procs, "_HAS_CHILDREN_FILES", children_files)
+    parent = subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        root = psutil.Process(parent.pid)
+        for _ in range(3000):  # the grandchild is on its way
+            if len(root.children(recursive=True)) == 2:
+                break
+            time.sleep(0.01)
+        expected = {p.pid for p in root.children(recursive=True)}
+        assert len(expected) == 2
+        assert set(procs.descendants(parent.pid)) == expected
+    finally:
+        for p in psutil.Process(parent.pid).children(recursive=True):
+            p.kill()
+        parent.kill()
+        parent.wait()

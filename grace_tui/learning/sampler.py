@@ -27,6 +27,7 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
+from grace_tui.supervisor.procs import descendants
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,12 @@ class MetricSampler:
         """The process and its descendants, as cached Process objects (cpu_percent needs them)."""
         try:
             root = psutil.Process(pid)
-            members = [root, *root.children(recursive=True)]
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             return []
         tree = []
-        for proc in members:
+        for member in [pid, *descendants(pid)]:
             try:
+                proc = root if member == pid else psutil.Process(member)
                 key = (proc.pid, proc.create_time())
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
