@@ -80,3 +80,22 @@ def test_lifecycle_and_concurrent_updates_on_postgres(postgres_url: str, tmp_pat
     stats = {(s.subsystem, s.status): s.count for s in registry.stats()}
     assert stats[("ops", "completed")] == 4 and registry.active_tasks() == []
     registry.close()
+
+
+def test_metric_samples_and_service_rows_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """The hand-rendered bulk statements (metric samples, service samples) in PostgreSQL's dialect."""
+    from grace_tui.registry import metrics
+    from grace_tui.registry.metrics import Sample
+    from grace_tui.registry.services import list_services, record_samples, upsert_service
+
+    registry = Registry.open(tmp_path, postgres_url)
+    samples = [Sample("host.cpu_pct", 100.0, 5.0), Sample("disk:/", 100.0, 10.0, 50.0)]
+    assert metrics.add_samples(samples) == 2
+    assert metrics.add_samples(samples) == 2  # a repeated (metric, ts) is ignored, not an error
+    assert [(s.ts, s.value, s.capacity) for s in metrics.samples("disk:/")] == [(100.0, 10.0, 50.0)]
+    upsert_service("pg-web", mode="managed", state="running", pid=123)
+    record_samples({"pg-web": {"cpu_pct": 1.5, "rss_bytes": 2048, "num_fds": 7, "connect_ms": 0.3,
+                               "history": {"cpu": [1.5]}}})
+    [view] = [v for v in list_services() if v.name == "pg-web"]
+    assert (view.state, view.pid, view.cpu_pct, view.num_fds, view.history) == ("running", 123, 1.5, 7, {"cpu": [1.5]})
+    registry.close()
