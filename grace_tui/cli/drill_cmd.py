@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 
 from grace_tui.cli.context import Context
 from grace_tui.errors import UsageError, UserError
@@ -24,6 +23,8 @@ def _ms(value: float | None) -> str:
 
 
 def cmd_drill(ctx: Context) -> int:
+    import tempfile
+
     from grace_tui.registry import Registry
     from grace_tui.supervisor.drill import run_drill
 

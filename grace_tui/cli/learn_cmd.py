@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -165,6 +164,8 @@ def cmd_cancel(ctx: Context) -> int:
 
 
 def cmd_score(ctx: Context) -> int:
+    import csv  # every subcommand module loads with the parser; the daemon never scores CSV
+
     name = ctx.args.file
     infile = _open_in(name)
     try:
