@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from grace_tui.cli.main import main
 from grace_tui.config import ConfigInvalid, config_from_dict, load_config
+from grace_tui.learning.settings import LearningSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,15 +103,16 @@ def test_missing_and_binary_files(tmp_path, capsys):
     assert "file not found" in err and "cannot read" in err and "Traceback" not in err
 
 
-def test_to_dict_overrides_revalidate_and_unknown_learning_keys_survive():
+def test_to_dict_overrides_revalidate_and_learning_settings_survive():
     config = config_from_dict({"services": {"a": {"command": ["true"], "cpu_max_pct": 80}},
-                               "learning": {"sample_interval": 5, "future_knob": "x"},
-                               "governance": {"auto_apply": False}})
+                               "learning": {"sample_interval_s": 5, "anomaly_threshold": 0.3},
+                               "governance": {"auto_approve": False}})
     data = config.to_dict()
     data["services"]["a"]["cpu_max_pct"] = 95.0
     again = config_from_dict(data, source="override")
     assert again.services["a"].cpu_max_pct == 95.0 and config.services["a"].cpu_max_pct == 80
-    assert again.learning == {"sample_interval": 5, "future_knob": "x"} and again.governance["auto_apply"] is False
+    assert again.learning == {"sample_interval_s": 5, "anomaly_threshold": 0.3}
+    assert again.governance["auto_approve"] is False
     data["services"]["a"]["cpu_max_pct"] = "lots"
     with pytest.raises(ConfigInvalid) as info:
         config_from_dict(data, source="override")
@@ -118,3 +123,31 @@ def test_duplicate_ports_are_rejected():
     with pytest.raises(ConfigInvalid) as info:
         config_from_dict({"services": {"a": {"command": ["x"], "port": 80}, "b": {"command": ["y"], "port": 80}}})
     assert "services.b.port: port 80 is also used by service 'a'" in str(info.value)
+
+
+def test_config_check_reports_every_bad_or_misspelt_learning_key_with_its_line(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[learning]\nworkers = 0\nsample_intervall_s = 10\nschedule = { train_anomaly = -1 }\n"
+                    "anomaly_threshold = 2\ndisk_paths = \"/\"\n")
+    result = subprocess.run([sys.executable, "-m", "grace_tui", "config", "check", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{path}:2: learning.workers: expected a positive number, got 0",
+        f"{path}:3: learning.sample_intervall_s: unknown option; expected one of " + ", ".join(
+            sorted(f.name for f in dataclasses.fields(LearningSettings))),
+        f"{path}:4: learning.schedule.train_anomaly: expected a positive number, got -1",
+        f"{path}:5: learning.anomaly_threshold: expected a score in (0, 1], got 2",
+        f"{path}:6: learning.disk_paths: expected a list of paths",
+    ]
+
+
+def test_governance_bounds_are_checked_like_every_other_section():
+    with pytest.raises(ConfigInvalid) as info:
+        config_from_dict({"governance": {"auto_approve": "yes", "max_threshold_change_pct": -5, "max_change": 1}})
+    errors = info.value.errors
+    assert any("governance.auto_approve: must be true or false" in e for e in errors), errors
+    assert any("governance.max_threshold_change_pct: must be greater than 0, got -5" in e for e in errors), errors
+    assert any("governance.max_change: unknown option" in e for e in errors), errors
+    ok = config_from_dict({"governance": {"auto_approve": False}, "learning": {"tuning_min_acks": 3}})
+    assert ok.governance == {"auto_approve": False} and ok.learning == {"tuning_min_acks": 3}

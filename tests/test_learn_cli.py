@@ -135,9 +135,9 @@ def test_run_and_cancel_go_through_a_running_daemon(registry, state_dir):
         daemon.wait(30)
 
 
-def test_a_bad_learning_config_is_one_line_naming_the_file_and_key(state_dir, tmp_path):
+def test_a_bad_learning_config_is_one_line_naming_the_file_line_and_key(state_dir, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[learning]\nsample_interval_s = \"often\"\n")
     result = run_cli("learn", "list", "--config", str(config), state_dir=state_dir)
-    one_line_error(result, f"{config}: learning.sample_interval_s: expected a number")
+    one_line_error(result, f"{config}:2: learning.sample_interval_s: expected a number")
     assert result.returncode == 2

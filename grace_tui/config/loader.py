@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grace_tui.config.locate import Locator
-from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, Config, HostChecks, ServiceConfig,
-                                    SupervisorSettings)
+from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, Config, GovernanceBounds, HostChecks,
+                                    ServiceConfig, SupervisorSettings)
 from grace_tui.errors import ConfigError
+from grace_tui.learning.settings import problems as learning_problems
 from grace_tui.paths import config_dir
 
 SYSTEM_CONFIG = Path("/etc/grace-tui/config.toml")
@@ -99,8 +100,11 @@ class _Validator:
         config = Config()
         config.supervisor = self.settings(self.table(data, ("supervisor",)), ("supervisor",), SupervisorSettings)
         config.host = self.settings(self.table(data, ("host",)), ("host",), HostChecks)
-        config.learning = self.table(data, ("learning",))  # owned by the learning helper: kept as is
-        config.governance = self.table(data, ("governance",))
+        config.learning = self.table(data, ("learning",))  # kept as written; the learning part reads it
+        for path, message in learning_problems(config.learning):
+            self.error(path, message)
+        config.governance = self.table(data, ("governance",))  # kept as written; governance reads it
+        self.settings(config.governance, ("governance",), GovernanceBounds)
         for name, table in self.table(data, ("services",)).items():
             path = ("services", name)
             if not _NAME.match(name):
@@ -158,7 +162,7 @@ class _Validator:
         return cls(**values)
 
     def bounds(self, path: tuple[str, ...], key: str, value: Any) -> None:
-        positive = {"check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
+        positive = {"max_threshold_change_pct", "max_sensitivity_change_pct", "check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
                     "start_timeout", "stop_timeout", "restart_window", "backoff_max", "output_limit", "history",
                     "samples", "threshold_samples", "failures_before_incident", "restart_budget"}
         if key in positive and value <= 0:

@@ -85,6 +85,15 @@ class HostChecks:
 
 
 @dataclass
+class GovernanceBounds:
+    """`[governance]`: how far a learned change may go before a person must approve it."""
+
+    auto_approve: bool = True
+    max_threshold_change_pct: float = 20.0
+    max_sensitivity_change_pct: float = 20.0
+
+
+@dataclass
 class Config:
     services: dict[str, ServiceConfig] = field(default_factory=dict)
     supervisor: SupervisorSettings = field(default_factory=SupervisorSettings)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from grace_tui.governance.versions import ConfigVersions, get_path
+from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import governance as gov_store
 from grace_tui.registry import learned
 from grace_tui.registry.incidents import IncidentView
@@ -128,7 +129,7 @@ class ThresholdTuner:
     def run(self, ctx: Any = None) -> dict[str, Any]:
         """The config_update job: returns what it examined and proposed."""
         config = self.versions.effective()
-        min_acks = int((config.get("learning") or {}).get("tuning_min_acks", 2))
+        min_acks = LearningSettings.from_dict(config.get("learning")).tuning_min_acks
         acks = learned.noise_acks()
         groups = self._group(acks)
         last_proposed = self._last_proposed()

@@ -13,16 +13,18 @@ other change waits as a pending Proposal until a user approves or rejects it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 import threading
 from typing import Any, Callable
 
+from grace_tui.config.model import GovernanceBounds
 from grace_tui.errors import UserError
 from grace_tui.registry import governance as store
 from grace_tui.registry.governance import ProposalView, VersionView
 
-DEFAULT_BOUNDS = {"max_threshold_change_pct": 20.0, "max_sensitivity_change_pct": 20.0, "auto_approve": True}
+DEFAULT_BOUNDS = dataclasses.asdict(GovernanceBounds())  # [governance], checked by the config loader
 BOUND_FOR_KIND = {"threshold": "max_threshold_change_pct", "anomaly_sensitivity": "max_sensitivity_change_pct"}
 
 Audit = Callable[[str, str, dict[str, Any]], None]  # (type, actor, data)
