@@ -166,25 +166,32 @@ class Engine:
         return f"acknowledged {incident.id} by {incident.acked_by}"
 
     def retry(self, incident_id: str) -> str:
-        return self.supervisor.retry(incident_id)
+        return self._running("supervisor").retry(incident_id)
 
     def silence(self, incident_id: str, seconds: float) -> str:
-        return self.supervisor.silence(incident_id, seconds)
+        return self._running("supervisor").silence(incident_id, seconds)
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
-        return self.governance.approve(proposal_id, user)
+        return self._running("governance").approve(proposal_id, user)
 
     def reject(self, proposal_id: int, user: str | None = None) -> str:
-        return self.governance.reject(proposal_id, user)
+        return self._running("governance").reject(proposal_id, user)
 
     def cancel_task(self, task_id: str) -> str:
-        return self.learning.cancel(task_id)
+        return self._running("learning").cancel(task_id)
 
     def run_job(self, name: str) -> str:
-        return self.learning.run_now(name)
+        return self._running("learning").run_now(name)
 
     def rollback(self, version: int, user: str | None = None) -> str:
-        return self.governance.rollback(version, user)
+        return self._running("governance").rollback(version, user)
+
+    def _running(self, part: str) -> Any:
+        """The supervisor, learning runner or governance, or a clear error before start()."""
+        found = getattr(self, part, None)
+        if found is None:
+            raise UserError(f"cannot do that: the {part} is not running (the engine has not started)")
+        return found
 
     # ------------------------------------------------------------------ command queue
     def _serve_commands(self) -> None:
