@@ -145,6 +145,27 @@ def args_for(kind: str, mode: str, a: argparse.Namespace) -> argparse.Namespace:
                               trial_timeout=30.0, state_each_trial=False, keep=False, duration=a.duration)
 
 
+def median_overhead(windows: list[dict]) -> dict:
+    """Median CPU and VmHWM over the windows, with the range of each."""
+    cpu = sorted(w.get("cpu_s", 0.0) for w in windows)
+    hwm = sorted(w.get("vm_hwm_kb") or 0 for w in windows)
+    mid = len(windows) // 2
+    return {"cpu_s": cpu[mid], "cpu_range": (cpu[0], cpu[-1]), "window_s": windows[mid].get("window_s", 0.0),
+            "cpu_pct_of_one_core": 100.0 * cpu[mid] / (windows[mid].get("window_s") or 1.0),
+            "vm_hwm_kb": hwm[mid], "hwm_range": (hwm[0], hwm[-1]),
+            "services_up_after": min(w.get("services_up_after", 0) for w in windows), "windows": len(windows)}
+
+
+def _cpu(o: dict) -> str:
+    lo, hi = o["cpu_range"]
+    return f"{o['cpu_s']:.3f} s ({o['cpu_pct_of_one_core']:.3f}% of a core; {lo:.2f}–{hi:.2f})"
+
+
+def _hwm(o: dict) -> str:
+    lo, hi = o["hwm_range"]
+    return f"{o['vm_hwm_kb'] / 1024:.1f} MB ({lo / 1024:.1f}–{hi / 1024:.1f})"
+
+
 def _ratio(theirs, ours) -> str:
     """supervisord / grace-tui: above 1 means grace-tui uses less."""
     return f"{theirs / ours:.2f}x" if theirs and ours else "-"
@@ -162,6 +183,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n", type=int, default=20, help="idle services for the overhead run")
     p.add_argument("--duration", type=float, default=60.0, help="overhead window, seconds")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="overhead windows per supervisor, alternating (CPU is counted in 10 ms ticks: one window is noisy)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "supervisor.md"), help="'-' for none")
     a = p.parse_args()
     version = ensure_supervisord()
@@ -175,13 +198,14 @@ def main() -> int:
         for trial in mttr["trials"]:
             if trial.get("error"):
                 print(f"   trial {trial['trial']}: {trial['error']} {trial.get('state', '')}", flush=True)
-        print(f"== {kind}: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
-        overhead = mb.mode_overhead(args_for(kind, "overhead", a))
-        results[kind] = (mttr, overhead)
-        if kind == "grace-tui":
-            print(f"== grace-tui, learning sampling off: idle overhead, {a.n} services, {a.duration:g} s", flush=True)
-            results["grace-tui-learning-off"] = (None, mb.mode_overhead(args_for("grace-tui-learning-off",
-                                                                                 "overhead", a)))
+        results[kind] = [mttr, []]
+    results["grace-tui-learning-off"] = [None, []]
+    for round_ in range(a.repeats):  # alternate, so a busy spell on the shared machine hits every kind
+        for kind in ("grace-tui", "grace-tui-learning-off", "supervisord"):
+            print(f"== {kind}: idle overhead {round_ + 1}/{a.repeats}, {a.n} services, {a.duration:g} s", flush=True)
+            results[kind][1].append(mb.mode_overhead(args_for(kind, "overhead", a)))
+    for kind in results:
+        results[kind][1] = median_overhead(results[kind][1])
     g, s = results["grace-tui"][0]["summary"]["mttr_s"], results["supervisord"][0]["summary"]["mttr_s"]
     go, so = results["grace-tui"][1], results["supervisord"][1]
     lo = results["grace-tui-learning-off"][1]
@@ -195,18 +219,15 @@ def main() -> int:
         f"| MTTR min / max | {fmt_ms(g.get('min'))} / {fmt_ms(g.get('max'))} | "
         f"{fmt_ms(s.get('min'))} / {fmt_ms(s.get('max'))} | |",
         f"| trials recovered | {g.get('n', 0)}/{a.trials} | {s.get('n', 0)}/{a.trials} | |",
-        f"| idle CPU, {a.n} services ({go.get('window_s', 0):.0f} s window) | {go.get('cpu_s', 0):.3f} s "
-        f"({go.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s "
-        f"({so.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {_ratio(so.get('cpu_s'), go.get('cpu_s'))} |",
-        f"| same, grace-tui with learning sampling off (supervision only) | {lo.get('cpu_s', 0):.3f} s "
-        f"({lo.get('cpu_pct_of_one_core', 0):.3f}% of a core) | {so.get('cpu_s', 0):.3f} s | "
-        f"{_ratio(so.get('cpu_s'), lo.get('cpu_s'))} |",
-        f"| peak RSS (VmHWM), {a.n} services | {go.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | "
-        f"{_ratio(so.get('vm_hwm_kb'), go.get('vm_hwm_kb'))} |",
-        f"| same, grace-tui with learning sampling off | {lo.get('vm_hwm_kb')} kB | {so.get('vm_hwm_kb')} kB | "
-        f"{_ratio(so.get('vm_hwm_kb'), lo.get('vm_hwm_kb'))} |",
-        f"| services up after the window | {go.get('services_up_after')}/{a.n} | "
-        f"{so.get('services_up_after')}/{a.n} | |",
+        f"| idle CPU, {a.n} services, median of {go['windows']} windows of {go['window_s']:.0f} s (range) | "
+        f"{_cpu(go)} | {_cpu(so)} | {_ratio(so['cpu_s'], go['cpu_s'])} |",
+        f"| same, grace-tui with learning sampling off (supervision only) | {_cpu(lo)} | {_cpu(so)} | "
+        f"{_ratio(so['cpu_s'], lo['cpu_s'])} |",
+        f"| peak RSS (VmHWM), {a.n} services, median (range) | {_hwm(go)} | {_hwm(so)} | "
+        f"{_ratio(so['vm_hwm_kb'], go['vm_hwm_kb'])} |",
+        f"| same, grace-tui with learning sampling off | {_hwm(lo)} | {_hwm(so)} | "
+        f"{_ratio(so['vm_hwm_kb'], lo['vm_hwm_kb'])} |",
+        f"| services up after every window | {go['services_up_after']}/{a.n} | {so['services_up_after']}/{a.n} | |",
     ]
     table = "\n".join(rows)
     steps = ["| import | VmRSS after | added |", "|---|---|---|"]
@@ -222,7 +243,7 @@ def main() -> int:
                 f"Workload: the anchor harness ({ANCHORS}/mttr_bench.py): SIGKILL the echo server, time until "
                 f"127.0.0.1:PORT answers from a new PID (5 ms polls); {a.trials} trials, {a.settle:g} s + "
                 f"U(0, {a.jitter:g}) s up before each kill. Overhead: {a.n} idle echo servers, CPU time and "
-                f"VmHWM of the supervisor process over {a.duration:g} s.\n\n"
+                f"VmHWM of the supervisor process over {a.duration:g} s, {a.repeats} windows per supervisor, taken in turn.\n\n"
                 f"- grace-tui: installed with `pip install <repo root>` into a clean venv ({GRACE_VENV}: {grace_deps}; "
                 f"no test extra, no psycopg2); `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
                 f"sampling every 15 s in the same process), and once more with `[learning]` sampling off\n"
