@@ -164,3 +164,13 @@ def test_descendants_finds_the_whole_tree_including_children_of_threads(monkeypa
             p.kill()
         parent.kill()
         parent.wait()
+
+
+def test_a_first_round_creates_all_its_series_at_once_and_ids_stay_stable(registry):
+    names = [f"svc:s{i}.rss_bytes" for i in range(250)]  # more than one 200-name chunk
+    first = metrics.series_ids(names)
+    assert len(set(first.values())) == 250
+    metrics._series_ids.clear()  # as a new process would: ids come from the table
+    assert metrics.series_ids(reversed(names)) == first
+    assert metrics.add_samples([Sample(n, 5.0, 1.0) for n in names[:3]] + [Sample("host.load1", 5.0, 0.5)]) == 4
+    assert metrics.series_id("host.load1") not in first.values()

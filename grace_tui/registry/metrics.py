@@ -77,14 +77,20 @@ _series_ids: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyD
 
 
 def series_id(name: str) -> int:
+    return series_ids([name])[name]
+
+
+def series_ids(names: Iterable[str]) -> dict[str, int]:
+    """name -> id, creating the series not seen before (one INSERT and one SELECT for all of them)."""
+    names = list(names)
     cache = _series_ids.setdefault(database.obj, {})
-    cached = cache.get(name)
-    if cached is not None:
-        return cached
-    MetricSeries.insert(name=name).on_conflict_ignore().execute()
-    sid = MetricSeries.get(MetricSeries.name == name).id
-    cache[name] = sid
-    return sid
+    missing = sorted({n for n in names if n not in cache})
+    for start in range(0, len(missing), 200):  # stay under SQLite's bound-variable limit
+        chunk = missing[start:start + 200]
+        MetricSeries.insert_many([{"name": n} for n in chunk]).on_conflict_ignore().execute()
+        query = MetricSeries.select(MetricSeries.name, MetricSeries.id).where(MetricSeries.name.in_(chunk))
+        cache.update(query.tuples())
+    return {n: cache[n] for n in names}
 
 
 def metric_names(prefix: str = "") -> list[str]:
@@ -104,7 +110,9 @@ def add_samples(samples: Iterable[Sample]) -> int:
 
     One statement run for every row (executemany): peewee rendering a many-row INSERT
     costs more CPU than the sampling it stores, every 15 s for the daemon's life."""
-    rows = [(series_id(s.metric), RAW, float(s.ts), float(s.value), None if s.capacity is None else float(s.capacity))
+    samples = list(samples)
+    ids = series_ids(s.metric for s in samples)
+    rows = [(ids[s.metric], RAW, float(s.ts), float(s.value), None if s.capacity is None else float(s.capacity))
             for s in samples]
     if not rows:
         return 0
