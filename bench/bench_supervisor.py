@@ -108,12 +108,25 @@ class GraceSupervised(mb.Supervised):
 LEARNING_OFF = "[learning]\nsample_host = false\nsample_services = false\n"
 
 
+WARMUP_S = 0.0  # set from --warmup: overhead windows start this long after the supervisor
+
+
 def _factory(kind, profile, n, base_port, **kw):
     if kind == "grace-tui":
-        return GraceSupervised(n, base_port)
-    if kind == "grace-tui-learning-off":
-        return GraceSupervised(n, base_port, LEARNING_OFF)
-    return _original(kind, profile, n, base_port, **kw)
+        sup = GraceSupervised(n, base_port)
+    elif kind == "grace-tui-learning-off":
+        sup = GraceSupervised(n, base_port, LEARNING_OFF)
+    else:
+        sup = _original(kind, profile, n, base_port, **kw)
+    if WARMUP_S:
+        start = sup.start
+
+        def start_then_settle():  # same wait for every supervisor
+            start()
+            time.sleep(WARMUP_S)
+
+        sup.start = start_then_settle
+    return sup
 
 
 _original = mb.Supervised
@@ -183,6 +196,9 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n", type=int, default=20, help="idle services for the overhead run")
     p.add_argument("--duration", type=float, default=60.0, help="overhead window, seconds")
+    p.add_argument("--warmup", type=float, default=70.0,
+                   help="seconds between starting a supervisor and its overhead window, for every supervisor "
+                        "(grace-tui's one-off start-up jobs run at 5 s and 60 s: idle means after them)")
     p.add_argument("--repeats", type=int, default=3,
                    help="overhead windows per supervisor, alternating (CPU is counted in 10 ms ticks: one window is noisy)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "supervisor.md"), help="'-' for none")
@@ -200,6 +216,8 @@ def main() -> int:
                 print(f"   trial {trial['trial']}: {trial['error']} {trial.get('state', '')}", flush=True)
         results[kind] = [mttr, []]
     results["grace-tui-learning-off"] = [None, []]
+    global WARMUP_S
+    WARMUP_S = a.warmup
     for round_ in range(a.repeats):  # alternate, so a busy spell on the shared machine hits every kind
         for kind in ("grace-tui", "grace-tui-learning-off", "supervisord"):
             print(f"== {kind}: idle overhead {round_ + 1}/{a.repeats}, {a.n} services, {a.duration:g} s", flush=True)
@@ -243,7 +261,8 @@ def main() -> int:
                 f"Workload: the anchor harness ({ANCHORS}/mttr_bench.py): SIGKILL the echo server, time until "
                 f"127.0.0.1:PORT answers from a new PID (5 ms polls); {a.trials} trials, {a.settle:g} s + "
                 f"U(0, {a.jitter:g}) s up before each kill. Overhead: {a.n} idle echo servers, CPU time and "
-                f"VmHWM of the supervisor process over {a.duration:g} s, {a.repeats} windows per supervisor, taken in turn.\n\n"
+                f"VmHWM of the supervisor process over {a.duration:g} s starting {a.warmup:g} s after it was started, "
+                f"{a.repeats} windows per supervisor, taken in turn.\n\n"
                 f"- grace-tui: installed with `pip install <repo root>` into a clean venv ({GRACE_VENV}: {grace_deps}; "
                 f"no test extra, no psycopg2); `grace-tui daemon` with defaults (check_interval 30 s, host checks on, learning "
                 f"sampling every 15 s in the same process), and once more with `[learning]` sampling off\n"
