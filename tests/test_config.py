@@ -151,3 +151,19 @@ def test_governance_bounds_are_checked_like_every_other_section():
     assert any("governance.max_change: unknown option" in e for e in errors), errors
     ok = config_from_dict({"governance": {"auto_approve": False}, "learning": {"tuning_min_acks": 3}})
     assert ok.governance == {"auto_approve": False} and ok.learning == {"tuning_min_acks": 3}
+
+
+def test_pane_keys_are_checked_with_their_lines(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[tui]\ncolour = "red"\n[tui.keys]\nacknowledge = "A"\nfrobnicate = "x"\nretry = ""\n'
+                    'silence = 5\nhelp = "f1,ctrl+h"\n')
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(path)
+    errors = sorted(info.value.errors)
+    assert errors[0].startswith(f"{path}:2: tui.colour: unknown option")
+    assert errors[1].startswith(f"{path}:5: tui.keys.frobnicate: unknown action; expected one of acknowledge, ")
+    assert errors[2].startswith(f"{path}:6: tui.keys.retry: must be a key such as")
+    assert errors[3].startswith(f"{path}:7: tui.keys.silence: must be a key such as") and errors[3].endswith("got 5")
+    assert len(errors) == 4
+    path.write_text('[tui]\nkeys = { acknowledge = "A", help = "f1,ctrl+h" }\n')
+    assert load_config(path).tui.keys == {"acknowledge": "A", "help": "f1,ctrl+h"}

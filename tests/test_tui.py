@@ -322,3 +322,43 @@ def test_clock_ticks_under_dialogs_and_detail():
                 assert app.is_running
 
     asyncio.run(scenario())
+
+
+def test_rebound_keys_from_the_config_drive_the_pane_and_its_help(engine, tmp_path):
+    """`[tui] keys` in the config: the new key acts, the old one no longer does, help and palette say so."""
+    from grace_tui.config import load_config
+    from grace_tui.tui.screens.help import HelpScreen
+
+    config = tmp_path / "keys.toml"
+    config.write_text('[tui]\nkeys = { acknowledge = "A", panel-2 = "f2", help = "f1" }\n')
+    keys = load_config(config).tui.keys
+    incident = engine.incidents.open("process_down", "critical", "web exited with status 1", service="web")
+
+    async def scenario():
+        app = make_app(engine, keys=keys)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("f2", "a")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, AckDialog)  # `a` is no longer acknowledge
+            await pilot.press("A")
+            await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog on A")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, AckDialog), "the dialog to close")
+            await pilot.press("f1")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help on f1")
+            assert "  A               acknowledge" in app.screen.text
+            assert "  f1              this help" in app.screen.text
+            descriptions = {c.title: c.help for c in app.get_system_commands(app.screen)}
+            assert descriptions["Acknowledge incident"] == "Acknowledge the selected incident (A)"
+            assert descriptions["Retry remediation"] == "Retry the selected incident's remediation (r)"
+
+    asyncio.run(scenario())
+    assert not incident_store.get_incident(incident.id).acknowledged  # escape: nothing recorded
+
+
+def test_every_rebindable_action_is_a_binding_of_the_pane():
+    from grace_tui.config.model import PANE_KEYS
+
+    bindings = {b.id: b.key for b in GraceApp.BINDINGS}
+    assert bindings == PANE_KEYS

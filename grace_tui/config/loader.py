@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grace_tui.config.locate import Locator
-from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, Config, GovernanceBounds, HostChecks,
-                                    ServiceConfig, SupervisorSettings)
+from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, PANE_KEYS, Config, GovernanceBounds,
+                                    HostChecks, PaneSettings, ServiceConfig, SupervisorSettings)
 from grace_tui.errors import ConfigError
 from grace_tui.learning.settings import problems as learning_problems
 from grace_tui.paths import config_dir
@@ -23,6 +23,8 @@ SYSTEM_CONFIG = Path("/etc/grace-tui/config.toml")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 ARGV_FIELDS = {"command", "start", "restart", "stop", "on_escalate"}
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_KEY = r"((ctrl|alt|shift|super|meta|hyper)\+)*([A-Za-z0-9_]+|[!-~])"  # Textual's key names: "A", "ctrl+r", "f5"
+_KEYS = re.compile(rf"^{_KEY}(,{_KEY})*$")
 
 
 class ConfigInvalid(ConfigError):
@@ -93,7 +95,7 @@ class _Validator:
         self.errors.append(f"{self.source}:{self.locator.line(path)}: {'.'.join(path)}: {message}")
 
     def config(self, data: dict[str, Any]) -> Config:
-        known = {"supervisor", "host", "services", "learning", "governance"}
+        known = {"supervisor", "host", "services", "learning", "governance", "tui"}
         for key in data:
             if key not in known:
                 self.error((key,), f"unknown section; expected one of {', '.join(sorted(known))}")
@@ -105,6 +107,7 @@ class _Validator:
             self.error(path, message)
         config.governance = self.table(data, ("governance",))  # kept as written; governance reads it
         self.settings(config.governance, ("governance",), GovernanceBounds)
+        config.tui = self.pane(self.table(data, ("tui",)))
         for name, table in self.table(data, ("services",)).items():
             path = ("services", name)
             if not _NAME.match(name):
@@ -117,6 +120,19 @@ class _Validator:
                     config.services[name] = service
         self.check_ports(config)
         return config
+
+    def pane(self, table: dict[str, Any]) -> PaneSettings:
+        for key in table:
+            if key != "keys":
+                self.error(("tui", key), "unknown option; expected keys")
+        keys = self.table(table, ("tui", "keys"))
+        for action, key in keys.items():
+            if action not in PANE_KEYS:
+                self.error(("tui", "keys", action), f"unknown action; expected one of {', '.join(sorted(PANE_KEYS))}")
+            elif not isinstance(key, str) or not _KEYS.match(key):
+                self.error(("tui", "keys", action), f"must be a key such as \"A\", \"ctrl+r\" or \"f5\" "
+                                                    f"(several: \"a,ctrl+a\"), got {_show(key)}")
+        return PaneSettings(keys={a: k for a, k in keys.items() if a in PANE_KEYS and isinstance(k, str)})
 
     def table(self, data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
         value = data.get(path[-1], {})

@@ -93,6 +93,22 @@ class GovernanceBounds:
     max_sensitivity_change_pct: float = 20.0
 
 
+# The pane's actions a `[tui] keys` table may rebind (the Binding ids in tui/app.py),
+# with their default keys; kept here so the config is checked without importing Textual.
+PANE_KEYS = {
+    "quit": "q", "help": "question_mark", "filter": "slash", "detail": "enter", "acknowledge": "a", "retry": "r",
+    "silence": "s", "approve": "y", "reject": "n", "cancel-job": "c", "theme": "t", "next-panel": "tab",
+    "prev-panel": "shift+tab", **{f"panel-{n}": str(n) for n in range(1, 7)},
+}
+
+
+@dataclass
+class PaneSettings:
+    """`[tui]`: `keys = { acknowledge = "A", retry = "ctrl+r" }` rebinds the pane's keys."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Config:
     services: dict[str, ServiceConfig] = field(default_factory=dict)
@@ -100,6 +116,7 @@ class Config:
     host: HostChecks = field(default_factory=HostChecks)
     learning: dict[str, Any] = field(default_factory=dict)
     governance: dict[str, Any] = field(default_factory=dict)
+    tui: PaneSettings = field(default_factory=PaneSettings)
     source_path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 
+from grace_tui.config.model import PANE_KEYS
 from grace_tui.engine import Actions
 from grace_tui.events import Event, EventBus
 from grace_tui.tui.data import SYSTEM_CLOCK, Clock, Source
@@ -32,11 +33,13 @@ from grace_tui.tui.panels.services import ServicesPanel
 from grace_tui.tui.panels.tasks import TasksPanel
 from grace_tui.tui.pump import DataPump
 from grace_tui.tui.screens.dialogs import AckDialog, SilenceDialog
-from grace_tui.tui.screens.help import HelpScreen
+from grace_tui.tui.screens.help import HelpScreen, help_text
 from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
 from grace_tui.tui.screens.proposal import ProposalScreen
 from grace_tui.tui.themes import PANE_VARIABLES, ThemeSet, remember_theme
 from grace_tui.users import current_user
+
+KEY_NAMES = {"question_mark": "?", "slash": "/"}  # how the help and palette print a key
 
 PANELS: tuple[tuple[str, type[Panel]], ...] = (
     ("services", ServicesPanel),
@@ -121,8 +124,12 @@ class GraceApp(App[int]):
         notices: Iterable[str] = (),
         watch_terminal: bool = False,
         tick_s: float = 1.0,
+        keys: dict[str, str] | None = None,
     ):
         super().__init__()
+        self.keys = {**PANE_KEYS, **(keys or {})}  # binding id -> key(s), after `[tui] keys`
+        if keys:
+            self.set_keymap(keys)
         self.source = source
         self.actions = actions
         self.clock = clock
@@ -478,7 +485,7 @@ class GraceApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(help_text(self.key_shown)))
 
     def action_next_theme(self) -> None:
         names = self.theme_set.names
@@ -507,25 +514,30 @@ class GraceApp(App[int]):
             panel.invalidate()
             panel.redraw(now, self.palette)
 
+    def key_shown(self, action: str) -> str:
+        """The key(s) of a binding id as a person reads them: "?", "ctrl+r, f5"."""
+        return ", ".join(KEY_NAMES.get(key, key) for key in self.keys[action].split(","))
+
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Acknowledge incident", "Acknowledge the selected incident (a)", self.action_acknowledge)
-        yield SystemCommand("Retry remediation", "Retry the selected incident's remediation (r)", self.action_retry)
-        yield SystemCommand("Silence check", "Silence the selected incident's check (s)", self.action_silence)
-        yield SystemCommand("Incident detail", "Timeline and attempts of the selected incident (enter)",
-                            self.action_open_incident)
-        yield SystemCommand("Proposal detail", "Every change and the reason of the selected proposal (enter)",
-                            self.action_open_proposal)
-        yield SystemCommand("Approve proposal", "Approve the selected config proposal (y)", self.action_approve)
-        yield SystemCommand("Reject proposal", "Reject the selected config proposal (n)", self.action_reject)
-        yield SystemCommand("Cancel learning job", "Cancel the selected running learning job (c)",
-                            self.action_cancel_job)
-        yield SystemCommand("Filter panel", "Filter the rows of the current panel (/)", self.action_filter)
-        yield SystemCommand("Next theme", "Cycle dark, light, high-contrast, monochrome... (t)",
-                            self.action_next_theme)
-        yield SystemCommand("Help", "Every key (?)", self.action_help)
+        key = self.key_shown
+        for title, help, action, callback in (
+            ("Acknowledge incident", "Acknowledge the selected incident", "acknowledge", self.action_acknowledge),
+            ("Retry remediation", "Retry the selected incident's remediation", "retry", self.action_retry),
+            ("Silence check", "Silence the selected incident's check", "silence", self.action_silence),
+            ("Incident detail", "Timeline and attempts of the selected incident", "detail", self.action_open_incident),
+            ("Proposal detail", "Every change and the reason of the selected proposal", "detail",
+             self.action_open_proposal),
+            ("Approve proposal", "Approve the selected config proposal", "approve", self.action_approve),
+            ("Reject proposal", "Reject the selected config proposal", "reject", self.action_reject),
+            ("Cancel learning job", "Cancel the selected running learning job", "cancel-job", self.action_cancel_job),
+            ("Filter panel", "Filter the rows of the current panel", "filter", self.action_filter),
+            ("Next theme", "Cycle dark, light, high-contrast, monochrome...", "theme", self.action_next_theme),
+            ("Help", "Every key", "help", self.action_help),
+        ):
+            yield SystemCommand(title, f"{help} ({key(action)})", callback)
         for n, (name, cls) in enumerate(PANELS, 1):
-            yield SystemCommand(f"Show {cls.TITLE}", f"Go to the {cls.TITLE} panel ({n})",
+            yield SystemCommand(f"Show {cls.TITLE}", f"Go to the {cls.TITLE} panel ({key(f'panel-{n}')})",
                                 lambda name=name: self.action_show_panel(name))
 

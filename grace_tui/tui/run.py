@@ -17,6 +17,7 @@ from grace_tui.errors import UsageError, UserError
 
 
 def run(ctx: Context) -> int:
+    from grace_tui.config import load_config
     from grace_tui.lockfile import holder_pid
     from grace_tui.tui.themes import choose_theme, load_themes, remembered_theme
 
@@ -26,6 +27,7 @@ def run(ctx: Context) -> int:
         raise UsageError(f"--theme: {warning}")
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
+    keys = load_config(ctx.config_path).tui.keys  # `[tui] keys`; a bad config stops here, in one line
     notices = [f"theme skipped: {error}" for error in theme_set.errors]
     holder = holder_pid(ctx.paths.lock)
     attach = bool(ctx.args.attach) or holder is not None
@@ -34,11 +36,11 @@ def run(ctx: Context) -> int:
                        "(actions go through its command queue)")
     _log_to_file(ctx)
     if attach:
-        return _run_attached(ctx, theme_set, theme, notices)
-    return _run_embedded(ctx, theme_set, theme, notices)
+        return _run_attached(ctx, theme_set, theme, notices, keys)
+    return _run_embedded(ctx, theme_set, theme, notices, keys)
 
 
-def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str]) -> int:
+def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str], keys: dict[str, str]) -> int:
     from grace_tui.engine import QueuedActions
     from grace_tui.tui.app import GraceApp
     from grace_tui.tui.data import RegistrySource
@@ -46,11 +48,11 @@ def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str]) 
     registry = ctx.registry
     app = GraceApp(RegistrySource(registry), QueuedActions(), mode="attached", themes=theme_set, theme=theme,
                    state_dir=ctx.paths.root, close_db=registry.database.close, notices=notices,
-                   watch_terminal=True)
+                   watch_terminal=True, keys=keys)
     return app.run() or 0
 
 
-def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str]) -> int:
+def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], keys: dict[str, str]) -> int:
     from grace_tui.engine import Engine
     from grace_tui.lockfile import SupervisorLock
     from grace_tui.tui.app import GraceApp
@@ -63,7 +65,7 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str]) 
         try:
             app = GraceApp(RegistrySource(registry), engine, mode="embedded", events=engine.events,
                            themes=theme_set, theme=theme, state_dir=ctx.paths.root,
-                           close_db=registry.database.close, notices=notices, watch_terminal=True)
+                           close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys)
             return app.run() or 0
         finally:
             engine.stop()

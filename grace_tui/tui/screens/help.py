@@ -2,42 +2,57 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP_TEXT = """\
+from grace_tui.config.model import PANE_KEYS
+
+HELP_TEMPLATE = """\
 [b]grace-tui[/b]: services, incidents and every task on one screen.
 
 [b]Move[/b]
-  tab, shift+tab  next / previous panel (or click it)
-  1 2 3 4 5 6     services, incidents, running, completed, learning,
+  {move:<16}next / previous panel (or click it)
+  {panels:<16}services, incidents, running, completed, learning,
                   learned (per action: tries, success, median TTR)
   up, down, pgup  move in a panel (the mouse wheel works too); ctrl+end:
                   last row (in Completed: loads older tasks)
 
 [b]On an incident[/b]
-  enter           detail: timeline, each attempt's command and output
-  a               acknowledge, with an optional reason (or "noise")
-  r               retry its remediation now
-  s               silence its check for 15m, 1h, 4h or 24h
+  {detail:<16}detail: timeline, each attempt's command and output
+  {acknowledge:<16}acknowledge, with an optional reason (or "noise")
+  {retry:<16}retry its remediation now
+  {silence:<16}silence its check for 15m, 1h, 4h or 24h
 
 [b]In the learning panel[/b]
-  enter           a proposal in full: each change (old -> new), reason
-  y, n            approve, reject the selected config proposal
-  c               cancel the selected running learning job
+  {detail:<16}a proposal in full: each change (old -> new), reason
+  {decide:<16}approve, reject the selected config proposal
+  {cancel-job:<16}cancel the selected running learning job
 
 [b]Anywhere[/b]
-  /               filter the current panel (enter keeps, esc clears)
-  t               next theme (remembered in the state dir)
+  {filter:<16}filter the current panel (enter keeps, esc clears)
+  {theme:<16}next theme (remembered in the state dir)
   ctrl+p          command palette: every action by name
-  ?               this help            q  quit
+  {help:<16}this help            {quit}  quit
 
+Keys can be rebound in the config: [tui] keys = {{ acknowledge = "A" }}.
 Themes: dark, light, high-contrast, monochrome, and any TOML file
 in $XDG_CONFIG_HOME/grace-tui/themes/. NO_COLOR is honoured.
 """
+
+
+def help_text(shown: Callable[[str], str]) -> str:
+    """The help with each action's current key(s); `shown` turns a binding id into what to print."""
+    keys = {action: shown(action) for action in PANE_KEYS}
+    keys["move"] = f"{keys['next-panel']}, {keys['prev-panel']}"
+    keys["panels"] = " ".join(keys[f"panel-{n}"] for n in range(1, 7))
+    keys["decide"] = f"{keys['approve']}, {keys['reject']}"
+    return HELP_TEMPLATE.format_map({k: escape(v) for k, v in keys.items()})
 
 
 class HelpScreen(ModalScreen[None]):
@@ -47,9 +62,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "dismiss_help", "Close", show=False),
     ]
 
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
-            yield Static(HELP_TEXT, id="help-text")
+            yield Static(self.text, id="help-text")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
