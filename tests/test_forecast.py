@@ -1,6 +1,8 @@
 import math
 import random
 
+import pytest
+
 from grace_tui.learning.forecast import Forecast, forecast_exhaustion, format_eta
 
 DAY = 86400.0
@@ -72,3 +74,25 @@ def test_format_eta():
     assert format_eta(2 * DAY + 4 * 3600) == "~2 d 4 h"
     assert format_eta(math.inf) == "never"
     assert format_eta(None) == "never"
+
+
+@pytest.mark.parametrize("days", [0.5, 3.0])  # a few hundred raw samples (no bucketing), and three days of tiers
+def test_the_registry_buckets_a_stored_series_as_the_forecaster_does(registry, days):
+    """The job's path (bucket means in SQL) forecasts what forecast_exhaustion does on the same rows."""
+    from grace_tui.learning.forecast import MAX_POINTS, forecast_buckets
+    from grace_tui.registry import metrics
+    from grace_tui.registry.metrics import Sample
+
+    rng = random.Random(7)
+    t0, step = 1_700_000_000.0, 300.0 if days > 1 else 120.0
+    stored = [Sample("disk:/data", t0 + i * step, 100.0 + 0.01 * i * step / 60 + rng.gauss(0, 2), 200.0)
+              for i in range(int(days * 86400 / step))]
+    metrics.add_samples(stored)
+    since = stored[-1].ts - 7 * 86400
+    ts, used = metrics.bucket_means("disk:/data", since, MAX_POINTS)
+    assert len(ts) == min(len(stored), MAX_POINTS)
+    in_db = forecast_buckets(ts, used, stored[-1].ts, 200.0, horizon_s=30 * 86400)
+    in_python = forecast_exhaustion([(s.ts, s.value, s.capacity) for s in stored], horizon_s=30 * 86400)
+    assert in_db is not None and in_python is not None
+    assert in_db.eta_s == pytest.approx(in_python.eta_s, rel=1e-9)
+    assert in_db.eta_low_s == pytest.approx(in_python.eta_low_s, rel=1e-9)

@@ -93,6 +93,13 @@ def test_metric_samples_and_service_rows_on_postgres(postgres_url: str, tmp_path
     assert metrics.add_samples(samples) == 2
     assert metrics.add_samples(samples) == 2  # a repeated (metric, ts) is ignored, not an error
     assert [(s.ts, s.value, s.capacity) for s in metrics.samples("disk:/")] == [(100.0, 10.0, 50.0)]
+    rising = [Sample("pg:fill", 1000.0 + 60 * i, 10.0 + i % 7 + i / 10) for i in range(400)]
+    metrics.add_samples(rising)
+    ts, used = metrics.bucket_means("pg:fill", 0.0, 150)  # averaged in PostgreSQL's SQL
+    from grace_tui.learning.forecast import _bucket_means
+
+    expected_ts, expected_used = _bucket_means([s.ts for s in rising], [s.value for s in rising], 150)
+    assert ts == pytest.approx(expected_ts) and used == pytest.approx(expected_used)
     upsert_service("pg-web", mode="managed", state="running", pid=123)
     record_samples({"pg-web": {"cpu_pct": 1.5, "rss_bytes": 2048, "num_fds": 7, "connect_ms": 0.3,
                                "history": {"cpu": [1.5]}}})

@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 DAY_S = 86400.0
 Z_95 = 1.96  # two-sided 95 % normal quantile
+MAX_POINTS = 150  # time buckets fitted: Theil-Sen is O(n^2) pairs
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Forecast:
 
 
 def forecast_exhaustion(samples: Iterable[Sequence[float]], horizon_s: float,
-                        window_s: float = 7 * DAY_S, max_points: int = 150,
+                        window_s: float = 7 * DAY_S, max_points: int = MAX_POINTS,
                         z: float = Z_95) -> Forecast | None:
     """Forecast from (t_seconds, used, capacity) samples, oldest first.
 
@@ -47,6 +48,14 @@ def forecast_exhaustion(samples: Iterable[Sequence[float]], horizon_s: float,
     t_last, used_last, capacity = points[-1]
     recent = [p for p in points if p[0] >= t_last - window_s]
     ts, ys = _bucket_means([p[0] for p in recent], [p[1] for p in recent], max_points)
+    return forecast_buckets(ts, ys, t_last, capacity, horizon_s, z)
+
+
+def forecast_buckets(ts: Sequence[float], ys: Sequence[float], t_last: float, capacity: float, horizon_s: float,
+                     z: float = Z_95) -> Forecast | None:
+    """The forecast from bucket means (what `forecast_exhaustion` computes from raw samples, or
+    the registry's `bucket_means` computes in the database), `t_last` the newest sample's time."""
+    ts, ys = list(ts), list(ys)
     if len(ts) < 3 or ts[-1] - ts[0] <= 0:
         return None
     slope, intercept = theil_sen(ts, ys)

@@ -20,7 +20,8 @@ from typing import Any
 
 from grace_tui.learning.anomaly import AnomalyDetector
 from grace_tui.learning.fitproc import FitProcess, fit_series
-from grace_tui.learning.forecast import forecast_exhaustion, format_eta
+from grace_tui.learning.forecast import MAX_POINTS as FORECAST_BUCKETS
+from grace_tui.learning.forecast import forecast_buckets, format_eta
 from grace_tui.learning.online import OnlineMonitor, anomaly_metric
 from grace_tui.learning.runner import JobContext, LearningRunner
 from grace_tui.learning.settings import LearningSettings
@@ -86,12 +87,11 @@ def forecast_resources(ctx: JobContext, online: OnlineMonitor, settings: Learnin
         if last.ts < newest - STALE_INTERVALS * settings.sample_interval_s:
             online.apply_forecast(name, None, last)  # no longer sampled: nothing to predict
             continue
-        history = recent_history(name, settings.forecast_window_s, None)
-        points = [(s.ts, s.value, s.capacity or last.capacity) for s in history]
-        forecast = forecast_exhaustion(points, settings.forecast_horizon_s, window_s=settings.forecast_window_s)
+        ts, used = metrics.bucket_means(name, last.ts - settings.forecast_window_s, FORECAST_BUCKETS)
+        forecast = forecast_buckets(ts, used, last.ts, last.capacity, settings.forecast_horizon_s)
         action = online.apply_forecast(name, forecast, last)
         forecasts[name] = {
-            "points": len(points),
+            "buckets": len(ts),
             "used": last.value,
             "capacity": last.capacity,
             "eta_s": forecast.eta_s if forecast else None,

@@ -181,6 +181,33 @@ def samples(
     return [Sample(metric, ts, value, cap) for ts, value, cap in query.order_by(MetricSample.ts).tuples()]
 
 
+def bucket_means(metric: str, since: float, buckets: int) -> tuple[list[float], list[float]]:
+    """(times, values) of the metric's samples since `since`, every tier merged, averaged in SQL
+    into at most `buckets` equal time buckets -- as `forecast._bucket_means` does in Python, without
+    moving a week of rows (7,500 per metric) into Python every few minutes."""
+    sid = MetricSeries.get_or_none(MetricSeries.name == metric)
+    if sid is None:
+        return [], []
+    in_window = (MetricSample.series == sid.id) & (MetricSample.ts >= since)
+    first, last, count = MetricSample.select(peewee.fn.MIN(MetricSample.ts), peewee.fn.MAX(MetricSample.ts),
+                                             peewee.fn.COUNT(MetricSample.id)).where(in_window).tuples().get()
+    if not count:
+        return [], []
+    if count <= buckets or last <= first:
+        rows = MetricSample.select(MetricSample.ts, MetricSample.value).where(in_window).order_by(MetricSample.ts)
+        pairs = list(rows.tuples())
+        return [t for t, _ in pairs], [v for _, v in pairs]
+    position = (MetricSample.ts - first) / (last - first) * buckets
+    if isinstance(database.obj, peewee.PostgresqlDatabase):  # its CAST rounds; FLOOR is int() here
+        bucket = peewee.fn.LEAST(peewee.fn.FLOOR(position), buckets - 1)
+    else:  # SQLite's CAST truncates, as int() does for a non-negative number
+        bucket = peewee.fn.MIN(position.cast("INTEGER"), buckets - 1)
+    query = (MetricSample.select(peewee.fn.AVG(MetricSample.ts), peewee.fn.AVG(MetricSample.value))
+             .where(in_window).group_by(bucket).order_by(bucket))
+    pairs = list(query.tuples())
+    return [float(t) for t, _ in pairs], [float(v) for _, v in pairs]
+
+
 def latest(metric: str) -> Sample | None:
     found = samples_tail(metric, 1)
     return found[-1] if found else None
