@@ -115,6 +115,43 @@ def bench_forecast(repeat: int = 20) -> dict[str, float]:
     return {"points": len(series), "ms_per_series": (time.perf_counter() - start) / repeat * 1e3}
 
 
+def bench_forecast_job(root: Path, services: int = 20, disks: int = 5) -> dict[str, float]:
+    """The whole forecast_exhaustion job as the daemon runs it every 5 min: a week of history at
+    the default tiers for every resource with a capacity (per service fds, host memory and fds,
+    disks), read from a real registry; CPU seconds of one run."""
+    from grace_tui.learning.jobs import forecast_resources
+    from grace_tui.registry.db import database
+
+    registry = Registry.open(root / "forecast")
+    paths = StatePaths(root / "forecast").ensure()
+    names = [f"svc:s{i}.fds" for i in range(services)] + ["host.mem_used", "host.fds"] + \
+        [f"disk:/d{i}" for i in range(disks)]
+    rng = random.Random(3)
+    end = 1_700_000_000.0
+    rows = []
+    for name in names:
+        sid = metrics.series_id(name)
+        rows += [(sid, 300, end - 7 * DAY + 300.0 * k, 100 + rng.random(), 1000.0) for k in range(6 * 288)]
+        rows += [(sid, 0, end - DAY + 15.0 * k, 100 + rng.random(), 1000.0) for k in range(5760)]
+    sql, _ = metrics.MetricSample.insert_many([rows[0]], fields=metrics._SAMPLE_FIELDS).on_conflict_ignore().sql()
+    with database.atomic():
+        database.cursor().executemany(sql, rows)
+
+    class Quiet:
+        def progress(self, percent: float, message: str) -> None:
+            pass
+
+    settings = LearningSettings()
+    online = OnlineMonitor(IncidentLog(registry, paths), settings)
+    times = []
+    for _ in range(3):
+        start = time.process_time()
+        forecast_resources(Quiet(), online, settings)
+        times.append(time.process_time() - start)
+    registry.close()
+    return {"resources": len(names), "rows_per_resource": 6 * 288 + 5760, "cpu_s": statistics.median(times)}
+
+
 # ---------------------------------------------------------------------- DB size
 def rows_per_metric(settings: LearningSettings, days: float) -> float:
     """Rows one metric holds after `days` of sampling with these tiers."""
@@ -241,6 +278,7 @@ def report(args: argparse.Namespace) -> str:
         training = bench_training()
         online = bench_online(root)
         forecast = bench_forecast()
+        forecast_job = bench_forecast_job(root)
         month = simulate_month(root, args.month_metrics, args.days)
     mttr = mttr_in_fresh_process(args.drill_trials)
     per_metric_month = rows_per_metric(settings, 30)
@@ -262,6 +300,8 @@ def report(args: argparse.Namespace) -> str:
         f"| training: {training['series']} series | {training['s_total']:.1f} s |",
         f"| forecast one resource, {forecast['points']} points (7 days at the default tiers) | "
         f"{forecast['ms_per_series']:.1f} ms |",
+        f"| forecast job: {forecast_job['resources']} resources ({20} services), a week of history each "
+        f"({forecast_job['rows_per_resource']} rows), CPU per run | {forecast_job['cpu_s'] * 1e3:.0f} ms |",
         f"| rows per metric after 30 days at the defaults (computed) | {per_metric_month:.0f} |",
         f"| rows per metric at steady state, 1 year (computed) | {per_metric_year:.0f} |",
         f"| simulated {month['days']} days × {month['metrics']} metrics: rows (expected) | "
