@@ -167,3 +167,18 @@ def test_pane_keys_are_checked_with_their_lines(tmp_path):
     assert len(errors) == 4
     path.write_text('[tui]\nkeys = { acknowledge = "A", help = "f1,ctrl+h" }\n')
     assert load_config(path).tui.keys == {"acknowledge": "A", "help": "f1,ctrl+h"}
+
+
+def test_grace_tui_config_names_the_file_after_config_and_before_the_usual_places(tmp_path, monkeypatch):
+    from_env = tmp_path / "env.toml"
+    from_env.write_text("[services.env-web]\ncommand = [\"true\"]\n")
+    explicit = tmp_path / "explicit.toml"
+    explicit.write_text("[services.explicit-web]\ncommand = [\"true\"]\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GRACE_TUI_CONFIG", str(from_env))
+    assert list(load_config().services) == ["env-web"]
+    assert list(load_config(explicit).services) == ["explicit-web"]
+    monkeypatch.setenv("GRACE_TUI_CONFIG", str(tmp_path / "typo.toml"))
+    with pytest.raises(ConfigInvalid) as info:
+        load_config()
+    assert info.value.errors == [f"{tmp_path / 'typo.toml'}:0: config: file not found"]

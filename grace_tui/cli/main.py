@@ -32,7 +32,8 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--state-dir", metavar="DIR", default=default,
                        help="state directory (default: $GRACE_TUI_STATE_DIR or $XDG_STATE_HOME/grace-tui)")
     group.add_argument("--config", metavar="PATH", default=default,
-                       help="config file (default: $XDG_CONFIG_HOME/grace-tui/config.toml, /etc/grace-tui/config.toml)")
+                       help="config file (default: $GRACE_TUI_CONFIG, $XDG_CONFIG_HOME/grace-tui/config.toml, "
+                            "/etc/grace-tui/config.toml)")
     group.add_argument("--db", metavar="URL", default=default,
                        help="database: a SQLite path, sqlite:///PATH or postgresql://... (default: STATE_DIR/grace.db)")
     return parser

@@ -6,6 +6,7 @@ Every problem becomes `FILE:LINE: field: message`; all of them are collected so
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import fields as dc_fields
@@ -38,9 +39,12 @@ class ConfigInvalid(ConfigError):
 
 # ---------------------------------------------------------------------- discovery
 def find_config_path(explicit: Path | None = None) -> Path | None:
-    """--config, else $XDG_CONFIG_HOME/grace-tui/config.toml, else /etc/grace-tui/config.toml."""
+    """--config, else $GRACE_TUI_CONFIG, else $XDG_CONFIG_HOME/grace-tui/config.toml, else
+    /etc/grace-tui/config.toml (the first two must exist: a typo is an error, not the default)."""
     if explicit is not None:
         return Path(explicit).expanduser()
+    if os.environ.get("GRACE_TUI_CONFIG"):
+        return Path(os.environ["GRACE_TUI_CONFIG"]).expanduser()
     for candidate in (config_dir() / "config.toml", SYSTEM_CONFIG):
         if candidate.is_file():
             return candidate
