@@ -252,7 +252,8 @@ class Engine:
                 command_queue.finish(command.id, False, f"unknown action {command.action!r}")
                 continue
             try:
-                target: Any = int(command.target) if command.action in ("approve", "reject", "rollback") else command.target
+                numeric = command.action in ("approve", "reject", "rollback")  # proposal or version numbers
+                target: Any = int(command.target) if numeric else command.target
                 result = method(target, **command.args)
                 command_queue.finish(command.id, True, str(result or "ok"))
             except Exception as exc:  # reported back to the client, never fatal here

@@ -13,8 +13,7 @@ from grace_tui.paths import StatePaths
     ("retry", ("i-1",), "supervisor"), ("silence", ("i-1", 60), "supervisor"), ("approve", (1,), "governance"),
     ("rollback", (1,), "governance"), ("cancel_task", ("t-1",), "learning"), ("run_job", ("train_anomaly",), "learning"),
 ])
-def test_an_action_on_an_engine_that_has_not_started_says_which_part_is_missing(registry, state_dir, action, args,
-                                                                                  part):
+def test_an_action_before_start_says_which_part_is_missing(registry, state_dir, action, args, part):
     engine = Engine(StatePaths(state_dir).ensure(), registry, None)
     with pytest.raises(UserError, match=f"the {part} is not running"):
         getattr(engine, action)(*args)

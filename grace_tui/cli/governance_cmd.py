@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import datetime, timezone
 
 from grace_tui.cli.context import Context
@@ -101,7 +100,7 @@ def _when(ts: float | None) -> str:
 def cmd_pending(ctx: Context) -> int:
     from grace_tui.registry import governance as store
 
-    ctx.registry
+    ctx.registry  # opens the database
     proposals = store.pending_proposals()
     if ctx.args.json:
         print(json.dumps([p.__dict__ for p in proposals], indent=2, default=str))
@@ -117,7 +116,7 @@ def cmd_pending(ctx: Context) -> int:
 def cmd_history(ctx: Context) -> int:
     from grace_tui.registry import governance as store
 
-    ctx.registry
+    ctx.registry  # opens the database
     versions = store.list_versions(max(1, ctx.args.n))
     if ctx.args.json:
         print(json.dumps([{k: v for k, v in vars(v).items() if k != "config"} for v in versions], indent=2))

@@ -182,9 +182,10 @@ class _Validator:
         return cls(**values)
 
     def bounds(self, path: tuple[str, ...], key: str, value: Any) -> None:
-        positive = {"max_threshold_change_pct", "max_sensitivity_change_pct", "check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
+        positive = {"check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
                     "start_timeout", "stop_timeout", "restart_window", "backoff_max", "output_limit", "history",
-                    "samples", "threshold_samples", "failures_before_incident", "restart_budget"}
+                    "samples", "threshold_samples", "failures_before_incident", "restart_budget",
+                    "max_threshold_change_pct", "max_sensitivity_change_pct"}
         if key in positive and value <= 0:
             self.error(path, f"must be greater than 0, got {value}")
         if key in ("backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu") and value < 0:

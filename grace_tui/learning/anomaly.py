@@ -73,8 +73,8 @@ keep appearing: 0.25 to 1.75 alarms per 1000 points after warm-up
 (ten seeds, 5000 points each). Bounded
 noise (a busy but steady CPU) and periodic series go quiet once their patterns
 have been seen (with the coarse view: no coarse alarm in 30 seeds of 50 000
-uniform-noise points and 30 seeds of 30 000 points of a noisy daily cycle). Every remedy tried that made it quiet cost 6 to 15 NAB points
-(bench/results/anomaly.md).
+uniform-noise points and 30 seeds of 30 000 points of a noisy daily cycle). Every remedy
+tried that made it quiet cost 6 to 15 NAB points (bench/results/anomaly.md).
 """
 from __future__ import annotations
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import peewee
 
 from grace_tui.registry.db import BaseModel, database
+
+if TYPE_CHECKING:
+    from grace_tui.registry.incidents import IncidentView
 
 
 class RemediationOutcome(BaseModel):

@@ -111,7 +111,8 @@ class Panel(Vertical):
         self._update_title(len(rows))
 
     def on_resize(self) -> None:
-        self.redraw(getattr(self.app, "clock", time.time)(), self._palette)  # the flexible column follows the panel's width
+        # the flexible column follows the panel's width
+        self.redraw(getattr(self.app, "clock", time.time)(), self._palette)
 
     def fit(self, rows: list[Row]) -> list[Row]:
         """Clip the flexible columns so every other column shows its widest cell in full."""
