@@ -84,3 +84,26 @@ def test_embedded_pane_paints_then_exits_cleanly(terminal_env, ending):
         assert "Traceback" not in (state / "tui.log").read_text()
     finally:
         term.close()
+
+
+def test_a_bad_config_stops_the_embedded_pane_in_one_line_but_not_an_attached_one(terminal_env, tmp_path):
+    """Embedded, the engine cannot run on it; attached, the daemon keeps its last good config and
+    the pane must still open to show what is happening."""
+    argv, env, state = terminal_env
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tui]\nkeys = { frobnicate = "x" }\n')
+    argv = [*argv[:-1], str(bad)]  # the same command with --config bad.toml
+    embedded = Terminal(argv, env)
+    try:
+        embedded.wait_for_text(b"tui.keys.frobnicate: unknown action")
+        assert embedded.wait_exit() == 2
+        assert b"Traceback" not in embedded.output
+    finally:
+        embedded.close()
+    attached = Terminal([*argv, "--attach"], env)
+    try:
+        attached.wait_for_text(b"default keys")
+        os.write(attached.master, b"q")
+        assert attached.wait_exit() == 0
+    finally:
+        attached.close()

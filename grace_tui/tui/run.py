@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from grace_tui.cli.context import Context
-from grace_tui.errors import UsageError, UserError
+from grace_tui.errors import ConfigError, UsageError, UserError
 
 
 def run(ctx: Context) -> int:
@@ -27,10 +27,16 @@ def run(ctx: Context) -> int:
         raise UsageError(f"--theme: {warning}")
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UserError("the TUI needs a terminal; for a service use `grace-tui daemon`")
-    keys = load_config(ctx.config_path).tui.keys  # `[tui] keys`; a bad config stops here, in one line
     notices = [f"theme skipped: {error}" for error in theme_set.errors]
     holder = holder_pid(ctx.paths.lock)
     attach = bool(ctx.args.attach) or holder is not None
+    try:
+        keys = load_config(ctx.config_path).tui.keys  # `[tui] keys`
+    except ConfigError as exc:
+        if not attach:
+            raise  # embedded, the engine could not start on it either: one line, exit 2
+        keys = {}  # the daemon keeps its last good config; the pane must still open to show it
+        notices.append(f"config not read, default keys: {exc}")
     if holder is not None and not ctx.args.attach:
         notices.append(f"grace-tui PID {holder} already supervises this state dir: attached to it "
                        "(actions go through its command queue)")
