@@ -60,16 +60,15 @@ class ServiceView:
         return max(0.0, (now or time.time()) - self.started_at)
 
 
-def _view(row: ServiceState) -> ServiceView:
-    return ServiceView(row.name, row.mode, row.state, row.pid, row.started_at, row.restarts, row.port, row.cpu_pct,
-                       row.rss_bytes, row.num_fds, row.connect_ms, row.message, json.loads(row.history or "{}"),
-                       row.silenced_until, row.updated_at)
-
-
 _VIEW_COLUMNS = (ServiceState.name, ServiceState.mode, ServiceState.state, ServiceState.pid, ServiceState.started_at,
                  ServiceState.restarts, ServiceState.port, ServiceState.cpu_pct, ServiceState.rss_bytes,
                  ServiceState.num_fds, ServiceState.connect_ms, ServiceState.message, ServiceState.history,
                  ServiceState.silenced_until, ServiceState.updated_at)
+
+
+def _views(query: peewee.ModelSelect) -> list[ServiceView]:
+    """Rows as views, read as plain tuples (model instances cost the sampler more than the read)."""
+    return [ServiceView(*r[:12], json.loads(r[12] or "{}"), *r[13:]) for r in query.tuples()]
 
 
 def upsert_service(name: str, **fields: Any) -> None:
@@ -88,14 +87,12 @@ def remove_services_except(names: list[str]) -> None:
 
 
 def list_services() -> list[ServiceView]:
-    """Every row, as views (plain tuples: model instances cost the sampler more than the read)."""
-    rows = ServiceState.select(*_VIEW_COLUMNS).order_by(ServiceState.name).tuples()
-    return [ServiceView(*r[:12], json.loads(r[12] or "{}"), *r[13:]) for r in rows]
+    return _views(ServiceState.select(*_VIEW_COLUMNS).order_by(ServiceState.name))
 
 
 def get_service(name: str) -> ServiceView | None:
-    row = ServiceState.get_or_none(ServiceState.name == name)
-    return _view(row) if row else None
+    found = _views(ServiceState.select(*_VIEW_COLUMNS).where(ServiceState.name == name))
+    return found[0] if found else None
 
 
 def last_service_change() -> float:
