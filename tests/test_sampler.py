@@ -25,14 +25,17 @@ def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
     (watched / "a").write_bytes(b"x" * 1000)
     (watched / "sub").mkdir()
     (watched / "sub" / "b").write_bytes(b"y" * 500)
-    service = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
+    service = subprocess.Popen([sys.executable, "-c", "import signal; print('up', flush=True); signal.pause()"],
+                               stdout=subprocess.PIPE, text=True)
     try:
+        assert service.stdout.readline() == "up\n"  # sample the interpreter once it is loaded, not mid-exec
         upsert_service("web", mode="watched", state="running", pid=service.pid, connect_ms=1.5)
         settings = LearningSettings(disk_paths=[str(tmp_path)], watch_dirs={str(watched): 10_000.0})
         taken = {s.metric: s for s in MetricSampler(settings).sample_once(now=1000.0)}
     finally:
         service.kill()
         service.wait()
+        service.stdout.close()
     assert {"host.cpu_pct", "host.mem_used", "host.load1", f"disk:{tmp_path}"} <= set(taken)
     assert taken[f"dir:{watched}"] == Sample(f"dir:{watched}", 1000.0, 1500.0, 10_000.0)
     assert taken["host.mem_used"].capacity > taken["host.mem_used"].value > 0
