@@ -1,6 +1,6 @@
 """Metric history: sample host and per-service metrics into the registry's DB.
 
-Each `sample_once()` reads, with psutil:
+Each `sample_once()` reads (the host with psutil, processes with `supervisor.procs.usage`):
   host     host.cpu_pct, host.load1, host.mem_used (capacity: total), host.fds
            (capacity: fs.file-max), disk:MOUNT per watched mount (used bytes,
            capacity: used + free for unprivileged users)
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import threading
 import time
 from typing import Callable
@@ -27,7 +28,7 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
-from grace_tui.supervisor.procs import descendants
+from grace_tui.supervisor.procs import CpuMeter, Usage, descendants, open_fds, usage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class MetricSampler:
     ):
         self.settings = settings or LearningSettings()
         self.on_samples = on_samples
-        self._procs: dict[tuple[int, float], psutil.Process] = {}  # keeps cpu_percent baselines
+        self._meters: dict[int, CpuMeter] = {}  # per PID, from the previous round: CPU % baselines
+        self._seen: dict[int, CpuMeter] = {}  # this round's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_maintain = 0.0
@@ -61,8 +63,10 @@ class MetricSampler:
             if used is not None:
                 found.append(Sample(f"dir:{path}", ts, float(used), quota))
         if self.settings.sample_services:
+            self._seen = {}
             for service in list_services():
                 found += self.service_samples(service, ts)
+            self._meters = self._seen  # forget the processes that are gone
         metrics.add_samples(found)
         if self.on_samples:
             self.on_samples(found)
@@ -74,47 +78,33 @@ class MetricSampler:
         cpu, rss, fds, fd_limit = service.cpu_pct, service.rss_bytes, service.num_fds, None
         tree = self._tree(service.pid) if service.pid and service.state == "running" else []
         if tree:
-            try:
-                cpu = sum(p.cpu_percent(None) for p in tree)
-                rss = sum(p.memory_info().rss for p in tree)
-                fds = tree[0].num_fds()
-                fd_limit = float(tree[0].rlimit(psutil.RLIMIT_NOFILE)[0])
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                pass  # keep what the supervisor reported
+            cpu = sum(percent for percent, _ in tree)
+            rss = sum(used.rss_bytes for _, used in tree)
+            own = open_fds(service.pid)
+            fds = own if own is not None else fds
+            fd_limit = _fd_limit(service.pid)
         found = []
         if cpu is not None:
             found.append(Sample(prefix + "cpu_pct", ts, float(cpu)))
         if rss is not None:
             found.append(Sample(prefix + "rss_bytes", ts, float(rss)))
         if fds is not None:
-            found.append(Sample(prefix + "fds", ts, float(fds), fd_limit if fd_limit and fd_limit > 0 else None))
+            found.append(Sample(prefix + "fds", ts, float(fds), fd_limit))
         if service.connect_ms is not None:
             found.append(Sample(prefix + "connect_ms", ts, float(service.connect_ms)))
         return found
 
-    def _tree(self, pid: int) -> list[psutil.Process]:
-        """The process and its descendants, as cached Process objects (cpu_percent needs them)."""
-        try:
-            root = psutil.Process(pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            return []
+    def _tree(self, pid: int) -> list[tuple[float, Usage]]:
+        """(CPU %, usage) of the process and each of its descendants; empty when it is gone."""
         tree = []
         for member in [pid, *descendants(pid)]:
-            try:
-                proc = root if member == pid else psutil.Process(member)
-                key = (proc.pid, proc.create_time())
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            cached = self._procs.get(key)
-            if cached is None:
-                cached = self._procs[key] = proc
-                try:
-                    cached.cpu_percent(None)  # baseline; the next call measures
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
-                    pass
-            tree.append(cached)
-        if len(self._procs) > 4096:  # forget processes that are gone
-            self._procs = {k: p for k, p in self._procs.items() if p.is_running()}
+            used = usage(member)
+            if used is None:
+                if member == pid:
+                    return []
+                continue  # a child that just ended
+            meter = self._seen.setdefault(member, self._meters.get(member) or CpuMeter())
+            tree.append((meter.percent(member, used), used))
         return tree
 
     # ------------------------------------------------------------------ retention
@@ -160,6 +150,15 @@ class MetricSampler:
         except Exception:  # a failed sample must not stop sampling
             self.errors += 1
             log.exception("metric sampling failed")
+
+
+def _fd_limit(pid: int) -> float | None:
+    """A process's soft RLIMIT_NOFILE: the capacity its open fds are forecast against."""
+    try:
+        soft = resource.prlimit(pid, resource.RLIMIT_NOFILE)[0]
+    except (OSError, AttributeError):
+        return None  # not ours to look at, gone, or no prlimit on this OS
+    return float(soft) if soft > 0 and soft != resource.RLIM_INFINITY else None
 
 
 def host_samples(ts: float, disk_paths: list[str] | None) -> list[Sample]:

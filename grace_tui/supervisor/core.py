@@ -11,8 +11,6 @@ import threading
 import time
 from typing import Any, Callable
 
-import psutil
-
 from grace_tui.config.model import Config, ServiceConfig
 from grace_tui.events import Event, EventBus
 from grace_tui.incidents import IncidentLog
@@ -20,6 +18,7 @@ from grace_tui.paths import StatePaths
 from grace_tui.registry import services as service_rows
 from grace_tui.registry.db import database
 from grace_tui.supervisor import host as host_checks
+from grace_tui.supervisor import procs
 from grace_tui.supervisor.exitwatch import ExitWatcher
 from grace_tui.supervisor.metrics import MetricsExporter
 from grace_tui.supervisor.probes import http_check, tcp_connect_ms
@@ -250,16 +249,12 @@ class Supervisor:
 
     def _resources(self, runner: ServiceRunner, now: float) -> dict[str, Any]:
         svc = runner.service
-        try:
-            if runner.proc is None or runner.proc.pid != runner.pid:
-                runner.proc = psutil.Process(runner.pid)
-                runner.proc.cpu_percent(None)  # first call primes the delta
-            with runner.proc.oneshot():
-                cpu = runner.proc.cpu_percent(None)
-                rss = runner.proc.memory_info().rss
-                fds = runner.proc.num_fds()
-        except psutil.Error:
-            return {}
+        used = procs.usage(runner.pid) if runner.pid else None
+        if used is None:
+            return {}  # gone meanwhile: its exit is on its way
+        cpu = runner.cpu_meter.percent(runner.pid, used)
+        rss = used.rss_bytes
+        fds = procs.open_fds(runner.pid)  # None: another user's process, not ours to look into
         runner.history["cpu"].append(round(cpu, 2))
         runner.history["rss"].append(rss)
         breaches = []
@@ -267,7 +262,7 @@ class Supervisor:
             breaches.append(f"CPU {cpu:.1f}% > {svc.cpu_max_pct:g}%")
         if svc.rss_max_mb is not None and rss > svc.rss_max_mb * 1024 * 1024:
             breaches.append(f"RSS {rss / 1048576:.1f} MB > {svc.rss_max_mb:g} MB")
-        if svc.fds_max is not None and fds > svc.fds_max:
+        if svc.fds_max is not None and fds is not None and fds > svc.fds_max:
             breaches.append(f"{fds} open fds > {svc.fds_max}")
         self._threshold(runner, "resource_threshold", bool(breaches), svc.threshold_samples,
                         f"{runner.name}: {', '.join(breaches)} for {svc.threshold_samples} samples",
@@ -290,13 +285,13 @@ class Supervisor:
             runner.post("check_ok", kind, passing, detail)
 
 
-def _within_limits(svc: ServiceConfig, cpu: float, rss: int, fds: int) -> str:
+def _within_limits(svc: ServiceConfig, cpu: float, rss: int, fds: int | None) -> str:
     """What a passing resource check verified, e.g. "RSS 20.8 MB now below 21.8 MB"."""
     parts = []
     if svc.cpu_max_pct is not None:
         parts.append(f"CPU {cpu:.1f}% now below {svc.cpu_max_pct:g}%")
     if svc.rss_max_mb is not None:
         parts.append(f"RSS {rss / 1048576:.1f} MB now below {svc.rss_max_mb:g} MB")
-    if svc.fds_max is not None:
+    if svc.fds_max is not None and fds is not None:
         parts.append(f"{fds} open fds now within {svc.fds_max}")
     return ", ".join(parts) or "no resource limit configured any more"

@@ -9,10 +9,15 @@ from urllib.parse import urlsplit
 
 
 def tcp_connect_ms(port: int, timeout: float, host: str = "127.0.0.1") -> float | None:
-    """Milliseconds to connect, or None when nothing accepts."""
+    """Milliseconds to connect to an IPv4 address, or None when nothing accepts.
+
+    A plain socket, not create_connection(): that resolves the address through getaddrinfo
+    (and the IDNA codec) on every call, a third of a probe's CPU for a literal address."""
     start = time.perf_counter()
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect((host, port))
             return (time.perf_counter() - start) * 1000
     except OSError:
         return None

@@ -1,5 +1,5 @@
-"""Processes: find a watched one, tell a live one from a zombie, and verify identity
-before ever signalling something we did not start."""
+"""Processes: find a watched one, tell a live one from a zombie, read what one uses, and
+verify identity before ever signalling something we did not start."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import time
+from dataclasses import dataclass
 
 import psutil
 
@@ -98,6 +99,83 @@ def _children_files() -> bool:
     if _HAS_CHILDREN_FILES is None:
         _HAS_CHILDREN_FILES = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
     return _HAS_CHILDREN_FILES
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One reading of a process: CPU seconds used so far, resident memory, and its start time
+    (seconds after boot), which with the PID names one process: PIDs are reused."""
+
+    cpu_s: float
+    rss_bytes: int
+    started: float
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_HAS_PROC_STAT = os.path.exists("/proc/self/stat")
+
+
+def usage(pid: int) -> Usage | None:
+    """CPU time, RSS and start time of a live process; None when it is gone, a zombie or hidden.
+
+    On Linux one read of /proc/PID/stat: the supervisor reads every service each round, and
+    psutil's cpu_percent/memory_info read two files and ask sysconf for the CPU count each time."""
+    if not _HAS_PROC_STAT:
+        return _usage_from_psutil(pid)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        fields = data[data.rindex(b")") + 2:].split()  # the name in (...) may hold spaces
+        if fields[0] in (b"Z", b"X"):
+            return None
+        # fields[0] is stat's 3rd field (state): utime 14, stime 15, starttime 22, rss 24 (pages)
+        return Usage((int(fields[11]) + int(fields[12])) / _CLK_TCK, int(fields[21]) * _PAGE,
+                     int(fields[19]) / _CLK_TCK)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _usage_from_psutil(pid: int) -> Usage | None:
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            times = proc.cpu_times()
+            return Usage(times.user + times.system, proc.memory_info().rss, proc.create_time())
+    except psutil.Error:
+        return None
+
+
+def open_fds(pid: int) -> int | None:
+    """Open file descriptors of a process; None when we may not look (another user's)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except FileNotFoundError:
+        if _HAS_PROC_STAT:
+            return None
+    except OSError:
+        return None
+    try:
+        return psutil.Process(pid).num_fds()
+    except (psutil.Error, AttributeError):
+        return None
+
+
+class CpuMeter:
+    """CPU % of one process between two readings, as top shows it: 100 is one core busy.
+    The first reading of a process (or of a new one behind a reused PID) gives 0."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, float, float, float] | None = None  # pid, started, cpu_s, monotonic
+
+    def percent(self, pid: int, reading: Usage, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        last, self._last = self._last, (pid, reading.started, reading.cpu_s, now)
+        if last is None or last[:2] != (pid, reading.started) or now <= last[3]:
+            return 0.0
+        return max(0.0, (reading.cpu_s - last[2]) / (now - last[3]) * 100)
 
 
 def port_holders(port: int) -> list[int | None]:

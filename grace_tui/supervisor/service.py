@@ -75,7 +75,7 @@ class ServiceRunner:
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.popen: subprocess.Popen | None = None
         self.pid: int | None = None
-        self.proc: psutil.Process | None = None  # for CPU % deltas
+        self.cpu_meter = procs.CpuMeter()  # CPU % between check rounds
         self.started_at: float | None = None
         self.state = "stopped"
         self.restarts = 0
@@ -153,7 +153,7 @@ class ServiceRunner:
             return
         code = self.popen.poll() if self.popen and self.popen.pid == pid else None
         uptime = detected_at - (self.started_at or detected_at)
-        self.pid, self.proc, self.popen = None, None, None
+        self.pid, self.popen = None, None
         how = _describe_exit(code)
         if uptime >= self.service.min_uptime:
             self.restart_times.clear()  # it ran healthily: start the backoff afresh
@@ -399,7 +399,6 @@ class ServiceRunner:
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: {exc}",
                                 duration_s=time.monotonic() - start)
         self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
-        self.proc = None
         self.sup.exit_watcher.watch(popen.pid, self._exited)
         return ActionResult("restart", True, f"spawned PID {popen.pid}", pid=popen.pid,
                             duration_s=time.monotonic() - start)
@@ -413,7 +412,7 @@ class ServiceRunner:
         if proc is None:
             return False
         if proc.pid != self.pid:
-            self.pid, self.proc = proc.pid, None
+            self.pid = proc.pid
             try:
                 self.started_at = proc.create_time()
             except psutil.Error:
@@ -463,7 +462,7 @@ class ServiceRunner:
                 except (ProcessLookupError, PermissionError):
                     pass
                 self.popen.wait()
-        self.pid, self.proc, self.popen = None, None, None
+        self.pid, self.popen = None, None
 
     def run(self, argv: list[str]) -> CommandResult:
         settings = self.sup.config.supervisor

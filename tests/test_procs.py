@@ -1,0 +1,77 @@
+"""Reading what a process uses: real processes, compared with what psutil says of them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from grace_tui.supervisor import procs
+
+# Busy for `n` units of its own CPU time, then says so and waits: a known amount of CPU to measure.
+BURN = """
+import signal, sys, time
+start = time.process_time()
+while time.process_time() - start < float(sys.argv[1]):
+    pass
+print("done", flush=True)
+signal.pause()
+"""
+
+
+def _start(*argv: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", *argv], stdout=subprocess.PIPE, text=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+def test_usage_reads_cpu_rss_and_start_time_as_psutil_does():
+    proc = _start(BURN, "0.3")
+    try:
+        assert proc.stdout.readline() == "done\n"
+        used = procs.usage(proc.pid)
+        expected = psutil.Process(proc.pid)
+        times = expected.cpu_times()
+        assert used is not None
+        assert used.cpu_s >= 0.3 and used.cpu_s == pytest.approx(times.user + times.system, abs=0.02)
+        # the same memory, read a moment apart from another file
+        assert used.rss_bytes == pytest.approx(expected.memory_info().rss, rel=0.05)
+        assert used.started + psutil.boot_time() == pytest.approx(expected.create_time(), abs=1.0)
+        assert procs.open_fds(proc.pid) == expected.num_fds()
+    finally:
+        _stop(proc)
+
+
+def test_a_zombie_or_a_gone_process_has_no_usage():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:  # exited, not yet reaped by us
+        time.sleep(0.005)
+    assert procs.usage(proc.pid) is None
+    proc.wait()
+    assert procs.usage(proc.pid) is None
+    assert procs.open_fds(proc.pid) is None
+
+
+def test_cpu_meter_measures_between_readings_and_restarts_on_a_new_process():
+    meter = procs.CpuMeter()
+    proc = _start(BURN, "0.2")
+    try:
+        first = procs.usage(proc.pid)
+        assert meter.percent(proc.pid, first, now=100.0) == 0.0  # the first reading only sets the baseline
+        assert proc.stdout.readline() == "done\n"
+        second = procs.usage(proc.pid)
+        burnt = second.cpu_s - first.cpu_s
+        assert burnt > 0
+        assert meter.percent(proc.pid, second, now=102.0) == pytest.approx(burnt / 2.0 * 100)
+        # the same PID with another start time is another process: no delta across the two
+        reused = procs.Usage(cpu_s=second.cpu_s + 50, rss_bytes=1, started=second.started + 7)
+        assert meter.percent(proc.pid, reused, now=103.0) == 0.0
+    finally:
+        _stop(proc)
