@@ -10,7 +10,7 @@ gets it, `pip install <repo root>` into its own clean venv (default
 /tmp/grace-bench-venv: no test extra, no psycopg2), and runs as `grace-tui daemon`
 from there.
 
-    python bench/bench_supervisor.py                       # 20 trials, 60 s overhead window
+    python bench/bench_supervisor.py                       # 20 trials, 3 x 180 s overhead windows each
     python bench/bench_supervisor.py --trials 5 --duration 10 --out -
 """
 from __future__ import annotations
@@ -195,7 +195,8 @@ def main() -> int:
     p.add_argument("--jitter", type=float, default=1.0, help="plus U(0, jitter) (anchor: 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n", type=int, default=20, help="idle services for the overhead run")
-    p.add_argument("--duration", type=float, default=60.0, help="overhead window, seconds")
+    p.add_argument("--duration", type=float, default=180.0,
+                   help="overhead window, seconds (CPU is counted in 10 ms ticks: 60 s windows differ by a tick or two)")
     p.add_argument("--warmup", type=float, default=70.0,
                    help="seconds between starting a supervisor and its overhead window, for every supervisor "
                         "(grace-tui's one-off start-up jobs run at 5 s and 60 s: idle means after them)")
