@@ -11,9 +11,10 @@ import pytest
 
 from grace_tui.supervisor import procs
 
-# Busy for `n` units of its own CPU time, then says so and waits: a known amount of CPU to measure.
+# Told to go, busy for argv[1] seconds of its own CPU time, then says so and waits: known CPU to measure.
 BURN = """
 import signal, sys, time
+sys.stdin.readline()
 start = time.process_time()
 while time.process_time() - start < float(sys.argv[1]):
     pass
@@ -23,18 +24,25 @@ signal.pause()
 
 
 def _start(*argv: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", *argv], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def _go(proc: subprocess.Popen) -> None:
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
 
 
 def _stop(proc: subprocess.Popen) -> None:
     proc.kill()
     proc.wait()
+    proc.stdin.close()
     proc.stdout.close()
 
 
 def test_usage_reads_cpu_rss_and_start_time_as_psutil_does():
     proc = _start(BURN, "0.3")
     try:
+        _go(proc)
         assert proc.stdout.readline() == "done\n"
         used = procs.usage(proc.pid)
         expected = psutil.Process(proc.pid)
@@ -63,12 +71,13 @@ def test_cpu_meter_measures_between_readings_and_restarts_on_a_new_process():
     meter = procs.CpuMeter()
     proc = _start(BURN, "0.2")
     try:
-        first = procs.usage(proc.pid)
+        first = procs.usage(proc.pid)  # before it burns anything
         assert meter.percent(proc.pid, first, now=100.0) == 0.0  # the first reading only sets the baseline
+        _go(proc)
         assert proc.stdout.readline() == "done\n"
         second = procs.usage(proc.pid)
         burnt = second.cpu_s - first.cpu_s
-        assert burnt > 0
+        assert burnt >= 0.15  # 0.2 s less the part of a 10 ms tick /proc may not show yet
         assert meter.percent(proc.pid, second, now=102.0) == pytest.approx(burnt / 2.0 * 100)
         # the same PID with another start time is another process: no delta across the two
         reused = procs.Usage(cpu_s=second.cpu_s + 50, rss_bytes=1, started=second.started + 7)
