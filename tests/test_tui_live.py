@@ -103,6 +103,52 @@ def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
         registry.close()
 
 
+def test_embedded_pane_shows_each_check_rounds_cpu_and_rss(tmp_path):
+    """Check rounds write samples without a state change: the pane must still redraw them
+    (host checks off, so no other event refreshes the services table)."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    argv = [sys.executable, "-c", SERVER, str(port)]
+    config.write_text(
+        "[supervisor]\ncheck_interval = 0.2\n\n[host]\nenabled = false\n\n"
+        "[learning]\nsample_host = false\nsample_services = false\n\n"
+        f"[services.echo]\ncommand = [{', '.join(repr(a) for a in argv)}]\nport = {port}\n"
+    )
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry, config)
+    engine.start()
+    app = GraceApp(RegistrySource(registry), engine, events=engine.events, themes=load_themes(), theme="dark",
+                   state_dir=paths.root, close_db=registry.database.close, tick_s=0)
+
+    async def scenario():
+        async with app.run_test(size=(160, 48)) as pilot:
+            services = app.panel("services").table
+            columns = [str(c.label) for c in services.columns.values()]
+
+            def rss_shown() -> str:
+                if services.row_count != 1:
+                    return ""
+                cell = str(services.get_row("echo")[columns.index("RSS")])
+                return cell if any(ch.isdigit() for ch in cell) else ""
+
+            deadline = time.monotonic() + 20
+            while not rss_shown():
+                assert time.monotonic() < deadline, "the service's RSS never reached the pane"
+                await pilot.pause(0.05)
+            row = service_rows.get_service("echo")
+            assert row.rss_bytes and row.history["rss"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.stop()
+        current = service_rows.get_service("echo")
+        if current and current.pid and is_our_echo(current.pid):
+            os.kill(current.pid, signal.SIGTERM)
+        registry.close()
+
+
 def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
     """`grace-tui daemon` in its own process; the pane attached to its state dir acknowledges and
     silences an incident through the command queue, and the daemon records both."""

@@ -214,8 +214,11 @@ class Supervisor:
             sample = self.check_service(runner)
             if sample is not None:
                 samples[runner.name] = sample
+        if not samples:
+            return
         with database.atomic():  # one write for the whole round
             service_rows.record_samples(samples)
+        self.events.publish("service", "samples", sorted(samples))  # a view redraws CPU and RSS
 
     def check_service(self, runner: ServiceRunner) -> dict[str, Any] | None:
         """Run a service's periodic checks; returns the sample to record (None when not running)."""
