@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -48,23 +49,33 @@ def is_our_echo(pid: int) -> bool:
         return False
 
 
-def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
+@contextlib.contextmanager
+def embedded_pane(tmp_path, settings: str, echo_options: str = ""):
+    """A real engine supervising one echo server (host checks off), and a pane embedding it."""
     port = free_port()
     config = tmp_path / "config.toml"
     argv = [sys.executable, "-c", SERVER, str(port)]
-    config.write_text(
-        "[supervisor]\ncheck_interval = 60.0\n\n[host]\nenabled = false\n\n"
-        f"[services.echo]\ncommand = [{', '.join(repr(a) for a in argv)}]\nport = {port}\nmin_uptime = 0.1\n"
-    )
+    config.write_text(f"{settings}\n[host]\nenabled = false\n\n[services.echo]\n"
+                      f"command = [{', '.join(repr(a) for a in argv)}]\nport = {port}\n{echo_options}")
     paths = StatePaths(tmp_path / "state").ensure()
     registry = Registry.open(paths.root)
     engine = Engine(paths, registry, config)
     engine.start()
-    app = GraceApp(RegistrySource(registry), engine, events=engine.events, themes=load_themes(), theme="dark",
-                   state_dir=paths.root, close_db=registry.database.close, tick_s=0)
+    try:
+        yield GraceApp(RegistrySource(registry), engine, events=engine.events, themes=load_themes(), theme="dark",
+                       state_dir=paths.root, close_db=registry.database.close, tick_s=0)
+    finally:
+        engine.stop()
+        current = service_rows.get_service("echo")
+        if current and current.pid and is_our_echo(current.pid):  # the supervisor should have stopped it
+            os.kill(current.pid, signal.SIGTERM)
+        registry.close()
+
+
+def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
     first_pid = None
 
-    async def scenario():
+    async def scenario(app):
         nonlocal first_pid
 
         async def wait_until(condition, what):
@@ -93,35 +104,14 @@ def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
             await wait_until(lambda: "remediation" in str(timeline.render()), "the remediation in the timeline")
             assert "restart" in str(timeline.render())
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        engine.stop()
-        current = service_rows.get_service("echo")
-        if current and current.pid and is_our_echo(current.pid):  # the supervisor should have stopped it
-            os.kill(current.pid, signal.SIGTERM)
-        registry.close()
+    with embedded_pane(tmp_path, "[supervisor]\ncheck_interval = 60.0\n", "min_uptime = 0.1\n") as app:
+        asyncio.run(scenario(app))
 
 
 def test_embedded_pane_shows_each_check_rounds_cpu_and_rss(tmp_path):
     """Check rounds write samples without a state change: the pane must still redraw them
     (host checks off, so no other event refreshes the services table)."""
-    port = free_port()
-    config = tmp_path / "config.toml"
-    argv = [sys.executable, "-c", SERVER, str(port)]
-    config.write_text(
-        "[supervisor]\ncheck_interval = 0.2\n\n[host]\nenabled = false\n\n"
-        "[learning]\nsample_host = false\nsample_services = false\n\n"
-        f"[services.echo]\ncommand = [{', '.join(repr(a) for a in argv)}]\nport = {port}\n"
-    )
-    paths = StatePaths(tmp_path / "state").ensure()
-    registry = Registry.open(paths.root)
-    engine = Engine(paths, registry, config)
-    engine.start()
-    app = GraceApp(RegistrySource(registry), engine, events=engine.events, themes=load_themes(), theme="dark",
-                   state_dir=paths.root, close_db=registry.database.close, tick_s=0)
-
-    async def scenario():
+    async def scenario(app):
         async with app.run_test(size=(160, 48)) as pilot:
             services = app.panel("services").table
             columns = [str(c.label) for c in services.columns.values()]
@@ -139,14 +129,9 @@ def test_embedded_pane_shows_each_check_rounds_cpu_and_rss(tmp_path):
             row = service_rows.get_service("echo")
             assert row.rss_bytes and row.history["rss"]
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        engine.stop()
-        current = service_rows.get_service("echo")
-        if current and current.pid and is_our_echo(current.pid):
-            os.kill(current.pid, signal.SIGTERM)
-        registry.close()
+    learning_off = "[learning]\nsample_host = false\nsample_services = false\n"
+    with embedded_pane(tmp_path, "[supervisor]\ncheck_interval = 0.2\n\n" + learning_off) as app:
+        asyncio.run(scenario(app))
 
 
 def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
