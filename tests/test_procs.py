@@ -45,6 +45,7 @@ def test_usage_reads_cpu_rss_and_start_time_as_psutil_does():
         _go(proc)
         assert proc.stdout.readline() == "done\n"
         used = procs.usage(proc.pid)
+        assert procs.alive(proc.pid)
         expected = psutil.Process(proc.pid)
         times = expected.cpu_times()
         assert used is not None
@@ -57,11 +58,11 @@ def test_usage_reads_cpu_rss_and_start_time_as_psutil_does():
         _stop(proc)
 
 
-def test_a_zombie_or_a_gone_process_has_no_usage():
+def test_a_zombie_or_a_gone_process_has_no_usage_and_is_not_alive():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:  # exited, not yet reaped by us
         time.sleep(0.005)
-    assert procs.usage(proc.pid) is None
+    assert procs.usage(proc.pid) is None and not procs.alive(proc.pid)
     proc.wait()
     assert procs.usage(proc.pid) is None
     assert procs.open_fds(proc.pid) is None

@@ -18,12 +18,7 @@ from grace_tui.config.model import ServiceConfig
 
 def alive(pid: int | None) -> bool:
     """True for a running process; a zombie is dead."""
-    if not pid:
-        return False
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    return bool(pid) and usage(pid) is not None
 
 
 def find_watched(service: ServiceConfig) -> psutil.Process | None:
