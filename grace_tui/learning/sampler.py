@@ -64,7 +64,7 @@ class MetricSampler:
                 found.append(Sample(f"dir:{path}", ts, float(used), quota))
         if self.settings.sample_services:
             self._seen = {}
-            for service in list_services():
+            for service in list_services(with_history=False):
                 found += self.service_samples(service, ts)
             self._meters = self._seen  # forget the processes that are gone
         metrics.add_samples(found)

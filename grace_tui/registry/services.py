@@ -86,8 +86,13 @@ def remove_services_except(names: list[str]) -> None:
     ServiceState.delete().where(ServiceState.name.not_in(names or [""]) & (ServiceState.mode != "host")).execute()
 
 
-def list_services() -> list[ServiceView]:
-    return _views(ServiceState.select(*_VIEW_COLUMNS).order_by(ServiceState.name))
+_NO_HISTORY_COLUMNS = tuple(peewee.SQL("NULL") if c is ServiceState.history else c for c in _VIEW_COLUMNS)
+
+
+def list_services(with_history: bool = True) -> list[ServiceView]:
+    """Every service's row; without the sparkline history (a JSON text per row) for the sampler."""
+    columns = _VIEW_COLUMNS if with_history else _NO_HISTORY_COLUMNS
+    return _views(ServiceState.select(*columns).order_by(ServiceState.name))
 
 
 def get_service(name: str) -> ServiceView | None:
