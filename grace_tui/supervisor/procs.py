@@ -99,7 +99,7 @@ def _children_files() -> bool:
 @dataclass(frozen=True)
 class Usage:
     """One reading of a process: CPU seconds used so far, resident memory, and its start time
-    (seconds after boot), which with the PID names one process: PIDs are reused."""
+    (seconds after boot on Linux), which with the PID names one process: PIDs are reused."""
 
     cpu_s: float
     rss_bytes: int
@@ -144,17 +144,15 @@ def _usage_from_psutil(pid: int) -> Usage | None:
 
 
 def open_fds(pid: int) -> int | None:
-    """Open file descriptors of a process; None when we may not look (another user's)."""
+    """Open file descriptors of a process; None when it is gone or we may not look (another user's)."""
+    if not _HAS_PROC_STAT:
+        try:
+            return psutil.Process(pid).num_fds()
+        except (psutil.Error, AttributeError):  # AttributeError: no num_fds on this OS
+            return None
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
-    except FileNotFoundError:
-        if _HAS_PROC_STAT:
-            return None
     except OSError:
-        return None
-    try:
-        return psutil.Process(pid).num_fds()
-    except (psutil.Error, AttributeError):
         return None
 
 
