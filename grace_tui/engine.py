@@ -133,10 +133,11 @@ class Engine:
         self.config = validate_config(self.governance.versions.effective(), file_config.source_path)
         self.supervisor = Supervisor(self.config, self.incidents, self.paths, self.events, dry_run=self.dry_run)
         self.supervisor.start()
-        if watch_config and file_config.source_path:
+        if file_config.source_path:  # without watch_config, edits are applied by reload_config() alone
             self.config_watcher = ConfigWatcher(file_config.source_path, self._config_file_changed,
                                                 self.supervisor.config_rejected)
-            self.config_watcher.start()
+            if watch_config:
+                self.config_watcher.start()
 
     def _wire_governance(self) -> None:
         self.supervisor.choose_action = self.governance.policy.choose_action
@@ -145,6 +146,12 @@ class Engine:
     def _config_file_changed(self, _config: Any) -> None:
         """Hot reload: the edited file becomes a new version, applied with the learned changes."""
         self.governance.config_reloaded()
+
+    def reload_config(self) -> str:
+        """Read the config file now (SIGHUP) instead of at the watcher's next look."""
+        if self.config_watcher is None:
+            return "running on the built-in default config: no file to reload"
+        return self.config_watcher.reload()
 
     def _apply_effective_config(self, data: dict[str, Any]) -> None:
         """Governance hands every new effective config here (validated first)."""
@@ -263,7 +270,9 @@ class Engine:
 
 
 COMMAND_POLL_S = 2.0  # without a FIFO (PostgreSQL: clients on other hosts) the daemon looks this often
-COMMAND_SIGNALLED_POLL_S = 10.0  # with the FIFO, a look only catches a missed signal (e.g. an older client)
+# With the FIFO a look only catches a command queued while no daemon held it (start-up looks too),
+# and each look costs a query: the sampler commits every 15 s, so the DB has always changed.
+COMMAND_SIGNALLED_POLL_S = 60.0
 
 
 def _drain(fd: int) -> None:

@@ -41,3 +41,29 @@ def test_hot_reload_good_then_bad(tmp_path):
         engine.stop(leave_running=False)
         registry.close()
     assert banner_pid(a) is None and banner_pid(b) is None
+
+
+def test_reload_now_applies_or_rejects_without_the_watcher(tmp_path):
+    """What SIGHUP does: read the file at once. The watcher is off, so only reload_config() can apply it."""
+    a, b = free_port(), free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(_toml({"a": a}))
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry, path)
+    engine.start(watch_config=False)
+    try:
+        first_a = wait_for(lambda: banner_pid(a), what="a up")
+        assert engine.reload_config().endswith(": unchanged")
+        path.write_text(_toml({"a": a, "b": b}))
+        assert engine.reload_config() == f"{path.resolve()}: applied"
+        wait_for(lambda: banner_pid(b), what="b started by the reload")
+        assert banner_pid(a) == first_a
+
+        path.write_text("[services.b\n")
+        said = engine.reload_config()
+        assert said.startswith("rejected, keeping the last good config:") and "config.toml:1" in said
+        assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(a) == first_a
+    finally:
+        engine.stop(leave_running=False)
+        registry.close()

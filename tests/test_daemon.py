@@ -45,3 +45,34 @@ def test_daemon_heals_locks_and_stops(tmp_path):
     text = (tmp_path / "daemon.log").read_text()
     assert "supervising 1 service" in text and "Traceback" not in text
     assert oct((state / "incidents.jsonl").stat().st_mode & 0o777) == "0o600"
+
+
+def test_daemon_reloads_its_config_on_sighup(tmp_path):
+    a, b = free_port(), free_port()
+    config = tmp_path / "config.toml"
+
+    def services(*ports: int) -> str:
+        out = ["[host]", "enabled = false"]
+        for i, port in enumerate(ports):
+            argv = ", ".join(f'"{x}"' for x in echo_argv(port))
+            out += [f"[services.s{i}]", f"command = [{argv}]", f"port = {port}"]
+        return "\n".join(out) + "\n"
+
+    config.write_text(services(a))
+    log = open(tmp_path / "daemon.log", "w")
+    daemon = subprocess.Popen([sys.executable, "-m", "grace_tui", "daemon", "--config", str(config),
+                               "--state-dir", str(tmp_path / "state")], stderr=log)
+    try:
+        wait_for(lambda: banner_pid(a), what="s0 up under the daemon")
+        config.write_text(services(a, b))
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: banner_pid(b), what="s1 started after SIGHUP")
+        assert daemon.poll() is None  # SIGHUP reloads; it does not end the daemon
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+        log.close()
+    text = (tmp_path / "daemon.log").read_text()
+    # The watcher may have applied the edit first; then SIGHUP finds the file unchanged.
+    assert f"SIGHUP: {config.resolve()}: applied" in text or f"SIGHUP: {config.resolve()}: unchanged" in text
+    assert "Traceback" not in text

@@ -1,7 +1,7 @@
 """`grace-tui daemon`: the supervisor in the foreground, for systemd.
 
 Logs to stderr, one supervisor per state dir (a lock file naming its PID), clean
-exit on SIGTERM/SIGINT.
+exit on SIGTERM/SIGINT, config re-read at once on SIGHUP (`systemctl reload`).
 """
 
 from __future__ import annotations
@@ -44,20 +44,30 @@ def cmd_daemon(ctx: Context) -> int:
 
     load_config(ctx.config_path)  # fail fast, before taking the lock, on a bad config
     lock = SupervisorLock(ctx.paths.lock).acquire()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    log = logging.getLogger("grace_tui.daemon")
+    asked: set[int] = set()  # signals received, handled by the loop below rather than in the handler
+    wake = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        asked.add(signum)
+        wake.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     from grace_tui.engine import Engine
 
     engine = Engine(ctx.paths, ctx.registry, ctx.config_path, dry_run=ctx.args.dry_run)
     try:
         engine.start()
-        logging.getLogger("grace_tui.daemon").info("grace-tui daemon PID %d, state dir %s, config %s",
-                                                   os.getpid(), ctx.paths.root,
-                                                   engine.config.source_path or "built-in default")
-        while not stop.wait(3600):
-            pass
-        logging.getLogger("grace_tui.daemon").info("stopping")
+        log.info("grace-tui daemon PID %d, state dir %s, config %s", os.getpid(), ctx.paths.root,
+                 engine.config.source_path or "built-in default")
+        while not asked & {signal.SIGTERM, signal.SIGINT}:
+            wake.wait(3600)
+            wake.clear()
+            if signal.SIGHUP in asked:
+                asked.discard(signal.SIGHUP)
+                log.info("SIGHUP: %s", engine.reload_config())
+        log.info("stopping")
     finally:
         engine.stop(True if ctx.args.leave_running else None)
         lock.release()

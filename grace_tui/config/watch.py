@@ -16,7 +16,10 @@ from grace_tui.config.model import Config
 from grace_tui.errors import ConfigError
 
 log = logging.getLogger(__name__)
-STEP_MS = 5000  # how often the watch thread checks for stop(); the change itself wakes it at once
+# watchfiles' Rust side sleeps `step` ms between looks (each look costs a wake-up with the GIL)
+# and hands a change on at the first look that finds no newer one: an edit is applied 5-10 s
+# after it is saved. SIGHUP (`systemctl reload`) applies it at once.
+STEP_MS = 5000
 
 
 class ConfigWatcher:
@@ -27,6 +30,7 @@ class ConfigWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_text: str | None = self._read()
+        self._reload_lock = threading.Lock()  # the watch thread and a SIGHUP may both reload
 
     def _read(self) -> str | None:
         try:
@@ -60,18 +64,20 @@ class ConfigWatcher:
         except Exception as exc:  # the watcher must never take the supervisor down
             log.error("config watcher stopped: %s", exc)
 
-    def reload(self) -> bool:
-        """Load the file now; apply it if valid and changed. Returns True when applied."""
-        text = self._read()
-        if text is None or text == self._last_text:
-            return False
-        try:
-            config = load_config(self.path)
-        except ConfigError as exc:
-            log.error("config change rejected, keeping the last good config: %s", exc)
-            self.on_error(str(exc))
+    def reload(self) -> str:
+        """Load the file now and apply it if valid and changed; says what happened."""
+        with self._reload_lock:
+            text = self._read()
+            if text is None:
+                return f"{self.path}: unreadable, keeping the last good config"
+            if text == self._last_text:
+                return f"{self.path}: unchanged"
             self._last_text = text
-            return False
-        self._last_text = text
-        self.on_config(config)
-        return True
+            try:
+                config = load_config(self.path)
+            except ConfigError as exc:
+                log.error("config change rejected, keeping the last good config: %s", exc)
+                self.on_error(str(exc))
+                return f"rejected, keeping the last good config: {exc}"
+            self.on_config(config)
+            return f"{self.path}: applied"

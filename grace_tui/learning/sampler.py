@@ -33,6 +33,7 @@ from grace_tui.supervisor.procs import CpuMeter, Usage, descendants, open_fds, u
 log = logging.getLogger(__name__)
 
 MAX_DIR_ENTRIES = 200_000  # a watched dir bigger than this is not walked again
+MOUNTS_REFRESH_S = 300.0  # mounts rarely change; reading the mount table was a tenth of a round
 
 
 class MetricSampler:
@@ -48,6 +49,8 @@ class MetricSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_maintain = 0.0
+        self._mounts: list[str] = []
+        self._mounts_read_at = float("-inf")
         self.errors = 0
         psutil.cpu_percent(None)  # first call only sets the baseline
 
@@ -57,7 +60,7 @@ class MetricSampler:
         ts = time.time() if now is None else now
         found: list[Sample] = []
         if self.settings.sample_host:
-            found += host_samples(ts, self.settings.disk_paths)
+            found += host_samples(ts, self._disk_paths(time.monotonic()))
         for path, quota in self.settings.watch_dirs.items():
             used = dir_bytes(path)
             if used is not None:
@@ -71,6 +74,14 @@ class MetricSampler:
         if self.on_samples:
             self.on_samples(found)
         return found
+
+    def _disk_paths(self, now: float) -> list[str]:
+        """The configured mounts, else every mounted partition (re-read every MOUNTS_REFRESH_S)."""
+        if self.settings.disk_paths is not None:
+            return self.settings.disk_paths
+        if now - self._mounts_read_at >= MOUNTS_REFRESH_S:
+            self._mounts, self._mounts_read_at = mounted_partitions(), now
+        return self._mounts
 
     def service_samples(self, service: ServiceView, ts: float) -> list[Sample]:
         """A service's metrics, from its process tree; the supervisor's row where we may not look."""
@@ -161,7 +172,7 @@ def _fd_limit(pid: int) -> float | None:
     return float(soft) if soft > 0 and soft != resource.RLIM_INFINITY else None
 
 
-def host_samples(ts: float, disk_paths: list[str] | None) -> list[Sample]:
+def host_samples(ts: float, disk_paths: list[str]) -> list[Sample]:
     found = [Sample("host.cpu_pct", ts, psutil.cpu_percent(None))]
     mem = psutil.virtual_memory()
     found.append(Sample("host.mem_used", ts, float(mem.total - mem.available), float(mem.total)))
@@ -172,7 +183,7 @@ def host_samples(ts: float, disk_paths: list[str] | None) -> list[Sample]:
     fds = host_fds()
     if fds:
         found.append(Sample("host.fds", ts, fds[0], fds[1]))
-    for mount in disk_paths if disk_paths is not None else mounted_partitions():
+    for mount in disk_paths:
         try:
             usage = psutil.disk_usage(mount)
         except OSError:
