@@ -105,6 +105,57 @@ class GraceSupervised(mb.Supervised):
         return ""
 
 
+def run_ns(pid: int) -> int:
+    """Nanoseconds the scheduler ran the process's live threads (/proc/PID/task/*/schedstat).
+    CPU ticks are 10 ms, and an idle supervisor uses a few per minute: this tells 45 ms from 55."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that ended: its time is in the ticks only
+    return total
+
+
+RUN_NS: dict[int, list[int]] = {}  # pid -> run_ns at each cpu_times() the harness took
+
+
+class _RunTimeProcess:
+    """psutil.Process for the harness's overhead window: each cpu_times() (the window's start
+    and end) also reads the scheduler's run time, the same way for every supervisor."""
+
+    def __init__(self, pid: int):
+        self._process = _real_psutil.Process(pid)
+        self._pid = pid
+
+    def __getattr__(self, name: str):
+        return getattr(self._process, name)
+
+    def cpu_times(self):
+        RUN_NS.setdefault(self._pid, []).append(run_ns(self._pid))
+        return self._process.cpu_times()
+
+
+class _PsutilWithRunTime:
+    def __getattr__(self, name: str):
+        return _RunTimeProcess if name == "Process" else getattr(_real_psutil, name)
+
+
+_real_psutil = mb.psutil
+mb.psutil = _PsutilWithRunTime()
+
+
+def overhead(kind: str, a: argparse.Namespace) -> dict:
+    """One harness overhead window, plus the scheduler's CPU time over the same window."""
+    RUN_NS.clear()
+    result = mb.mode_overhead(args_for(kind, "overhead", a))
+    reads = next(iter(RUN_NS.values()), [])
+    if len(reads) == 2:
+        result["cpu_sched_s"] = (reads[1] - reads[0]) / 1e9
+    return result
+
+
 LEARNING_OFF = "[learning]\nsample_host = false\nsample_services = false\n"
 
 
@@ -161,9 +212,11 @@ def args_for(kind: str, mode: str, a: argparse.Namespace) -> argparse.Namespace:
 def median_overhead(windows: list[dict]) -> dict:
     """Median CPU and VmHWM over the windows, with the range of each."""
     cpu = sorted(w.get("cpu_s", 0.0) for w in windows)
+    sched = sorted(w.get("cpu_sched_s", 0.0) for w in windows)
     hwm = sorted(w.get("vm_hwm_kb") or 0 for w in windows)
     mid = len(windows) // 2
-    return {"cpu_s": cpu[mid], "cpu_range": (cpu[0], cpu[-1]), "window_s": windows[mid].get("window_s", 0.0),
+    return {"cpu_s": cpu[mid], "cpu_range": (cpu[0], cpu[-1]), "sched_s": sched[mid], "sched_range": (sched[0], sched[-1]),
+            "window_s": windows[mid].get("window_s", 0.0),
             "cpu_pct_of_one_core": 100.0 * cpu[mid] / (windows[mid].get("window_s") or 1.0),
             "vm_hwm_kb": hwm[mid], "hwm_range": (hwm[0], hwm[-1]),
             "services_up_after": min(w.get("services_up_after", 0) for w in windows), "windows": len(windows)}
@@ -172,6 +225,11 @@ def median_overhead(windows: list[dict]) -> dict:
 def _cpu(o: dict) -> str:
     lo, hi = o["cpu_range"]
     return f"{o['cpu_s']:.3f} s ({o['cpu_pct_of_one_core']:.3f}% of a core; {lo:.2f}–{hi:.2f})"
+
+
+def _sched(o: dict) -> str:
+    lo, hi = o["sched_range"]
+    return f"{o['sched_s'] * 1000:.1f} ms ({lo * 1000:.1f}–{hi * 1000:.1f})"
 
 
 def _hwm(o: dict) -> str:
@@ -222,7 +280,7 @@ def main() -> int:
     for round_ in range(a.repeats):  # alternate, so a busy spell on the shared machine hits every kind
         for kind in ("grace-tui", "grace-tui-learning-off", "supervisord"):
             print(f"== {kind}: idle overhead {round_ + 1}/{a.repeats}, {a.n} services, {a.duration:g} s", flush=True)
-            results[kind][1].append(mb.mode_overhead(args_for(kind, "overhead", a)))
+            results[kind][1].append(overhead(kind, a))
     for kind in results:
         results[kind][1] = median_overhead(results[kind][1])
     g, s = results["grace-tui"][0]["summary"]["mttr_s"], results["supervisord"][0]["summary"]["mttr_s"]
@@ -242,6 +300,10 @@ def main() -> int:
         f"{_cpu(go)} | {_cpu(so)} | {_ratio(so['cpu_s'], go['cpu_s'])} |",
         f"| same, grace-tui with learning sampling off (supervision only) | {_cpu(lo)} | {_cpu(so)} | "
         f"{_ratio(so['cpu_s'], lo['cpu_s'])} |",
+        f"| idle CPU as the scheduler counts it (ns run time of every thread), median (range) | {_sched(go)} | "
+        f"{_sched(so)} | {_ratio(so['sched_s'], go['sched_s'])} |",
+        f"| same, grace-tui with learning sampling off | {_sched(lo)} | {_sched(so)} | "
+        f"{_ratio(so['sched_s'], lo['sched_s'])} |",
         f"| peak RSS (VmHWM), {a.n} services, median (range) | {_hwm(go)} | {_hwm(so)} | "
         f"{_ratio(so['vm_hwm_kb'], go['vm_hwm_kb'])} |",
         f"| same, grace-tui with learning sampling off | {_hwm(lo)} | {_hwm(so)} | "
