@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from grace_tui.engine import Engine
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
@@ -16,17 +18,27 @@ def _toml(services: dict[str, int]) -> str:
     return "\n".join(out) + "\n"
 
 
+@contextmanager
+def running_engine(tmp_path, path, *, watch_config: bool = True):
+    """An engine on `path` with its own state dir; its services stopped afterwards."""
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry, path)
+    engine.start(watch_config=watch_config)
+    try:
+        yield engine
+    finally:
+        engine.stop(leave_running=False)
+        registry.close()
+
+
 def test_hot_reload_good_then_bad(tmp_path):
     a, b = free_port(), free_port()
     path = tmp_path / "config.toml"
     path.write_text(_toml({"a": a}))
-    paths = StatePaths(tmp_path / "state").ensure()
-    registry = Registry.open(paths.root)
     events = []
-    registry.events.subscribe(lambda e: events.append(e) if e.topic == "config" else None)
-    engine = Engine(paths, registry, path)
-    engine.start()
-    try:
+    with running_engine(tmp_path, path) as engine:
+        engine.registry.events.subscribe(lambda e: events.append(e) if e.topic == "config" else None)
         first_a = wait_for(lambda: banner_pid(a), what="a up")
         path.write_text(_toml({"a": a, "b": b}))
         wait_for(lambda: banner_pid(b), what="b started by reload")
@@ -37,9 +49,6 @@ def test_hot_reload_good_then_bad(tmp_path):
         rejected = wait_for(lambda: [e for e in events if e.key == "rejected"], what="bad config rejected")
         assert "services.b.port: must be an integer" in rejected[0].data
         assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(b) and banner_pid(a) == first_a
-    finally:
-        engine.stop(leave_running=False)
-        registry.close()
     assert banner_pid(a) is None and banner_pid(b) is None
 
 
@@ -48,11 +57,7 @@ def test_reload_now_applies_or_rejects_without_the_watcher(tmp_path):
     a, b = free_port(), free_port()
     path = tmp_path / "config.toml"
     path.write_text(_toml({"a": a}))
-    paths = StatePaths(tmp_path / "state").ensure()
-    registry = Registry.open(paths.root)
-    engine = Engine(paths, registry, path)
-    engine.start(watch_config=False)
-    try:
+    with running_engine(tmp_path, path, watch_config=False) as engine:
         first_a = wait_for(lambda: banner_pid(a), what="a up")
         assert engine.reload_config().endswith(": unchanged")
         path.write_text(_toml({"a": a, "b": b}))
@@ -64,6 +69,3 @@ def test_reload_now_applies_or_rejects_without_the_watcher(tmp_path):
         said = engine.reload_config()
         assert said.startswith("rejected, keeping the last good config:") and "config.toml:1" in said
         assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(a) == first_a
-    finally:
-        engine.stop(leave_running=False)
-        registry.close()
