@@ -49,7 +49,6 @@ def register_standard_jobs(runner: LearningRunner, online: OnlineMonitor, settin
 def train_anomaly(ctx: JobContext, online: OnlineMonitor, settings: LearningSettings) -> dict[str, Any]:
     names = [name for name in metrics.metric_names() if anomaly_metric(name)]
     models: dict[str, Any] = {}
-    fitted: dict[str, Any] = {}
     skipped: list[str] = []
     with FitProcess() as fitter:
         for i, name in enumerate(names):
@@ -61,9 +60,9 @@ def train_anomaly(ctx: JobContext, online: OnlineMonitor, settings: LearningSett
             state, stats = fitter.fit(name, [s.ts for s in history], [s.value for s in history],
                                       settings.anomaly_threshold)
             online.install(name, AnomalyDetector.from_state(state))
-            fitted[name] = state
+            # Saved as it is installed: a cancelled run keeps what it fitted, and no state waits in memory.
+            metrics.save_model("anomaly", name, state, stats)
             models[name] = stats
-    metrics.save_models("anomaly", {name: (fitted[name], models[name]) for name in fitted})  # one transaction
     summary = f"trained {len(models)}/{len(names)} series"
     if skipped:
         summary += f"; {len(skipped)} with under {settings.min_train_points} points yet"

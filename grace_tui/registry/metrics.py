@@ -14,7 +14,7 @@ import json
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import peewee
 
@@ -237,24 +237,18 @@ def count_samples(resolution: int | None = None) -> int:
 # ---------------------------------------------------------------------- models
 def save_model(kind: str, metric: str, state: dict[str, Any], stats: dict[str, Any], at: float | None = None) -> None:
     now = at if at is not None else time.time()
-    ModelState.insert(kind=kind, metric=metric, state=json.dumps(state), stats=json.dumps(stats),
-                      trained_at=now).on_conflict(
+    state_text, stats_text = json.dumps(state), json.dumps(stats)
+    ModelState.insert(kind=kind, metric=metric, state=state_text, stats=stats_text, trained_at=now).on_conflict(
         conflict_target=[ModelState.kind, ModelState.metric],
-        update={ModelState.state: json.dumps(state), ModelState.stats: json.dumps(stats), ModelState.trained_at: now},
+        update={ModelState.state: state_text, ModelState.stats: stats_text, ModelState.trained_at: now},
     ).execute()
 
 
-def save_models(kind: str, models: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    """Save many models (metric -> (state, stats)) in one transaction: one short write lock."""
-    now = time.time()
-    with database.atomic():
-        for metric, (state, stats) in models.items():
-            save_model(kind, metric, state, stats, at=now)
-
-
-def load_models(kind: str) -> list[ModelView]:
+def load_models(kind: str) -> Iterator[ModelView]:
+    """One model at a time: a state is tens of kB of JSON, and a host has a model per series."""
     rows = ModelState.select().where(ModelState.kind == kind).order_by(ModelState.metric)
-    return [ModelView(r.kind, r.metric, json.loads(r.state), json.loads(r.stats), r.trained_at) for r in rows]
+    for r in rows.iterator():  # not cached by peewee: each row's text is freed once parsed
+        yield ModelView(r.kind, r.metric, json.loads(r.state), json.loads(r.stats), r.trained_at)
 
 
 def model_stats(kind: str) -> dict[str, dict[str, Any]]:
