@@ -118,7 +118,7 @@ def run_ns(pid: int) -> int:
     return total
 
 
-RUN_NS: dict[int, list[int]] = {}  # pid -> run_ns at each cpu_times() the harness took
+RUN_NS: list[int] = []  # run_ns at each cpu_times() of the current window (its start and end)
 
 
 class _RunTimeProcess:
@@ -133,7 +133,7 @@ class _RunTimeProcess:
         return getattr(self._process, name)
 
     def cpu_times(self):
-        RUN_NS.setdefault(self._pid, []).append(run_ns(self._pid))
+        RUN_NS.append(run_ns(self._pid))
         return self._process.cpu_times()
 
 
@@ -150,9 +150,8 @@ def overhead(kind: str, a: argparse.Namespace) -> dict:
     """One harness overhead window, plus the scheduler's CPU time over the same window."""
     RUN_NS.clear()
     result = mb.mode_overhead(args_for(kind, "overhead", a))
-    reads = next(iter(RUN_NS.values()), [])
-    if len(reads) == 2:
-        result["cpu_sched_s"] = (reads[1] - reads[0]) / 1e9
+    if len(RUN_NS) == 2:
+        result["cpu_sched_s"] = (RUN_NS[1] - RUN_NS[0]) / 1e9
     return result
 
 
@@ -215,8 +214,8 @@ def median_overhead(windows: list[dict]) -> dict:
     sched = sorted(w.get("cpu_sched_s", 0.0) for w in windows)
     hwm = sorted(w.get("vm_hwm_kb") or 0 for w in windows)
     mid = len(windows) // 2
-    return {"cpu_s": cpu[mid], "cpu_range": (cpu[0], cpu[-1]), "sched_s": sched[mid], "sched_range": (sched[0], sched[-1]),
-            "window_s": windows[mid].get("window_s", 0.0),
+    return {"cpu_s": cpu[mid], "cpu_range": (cpu[0], cpu[-1]),
+            "sched_s": sched[mid], "sched_range": (sched[0], sched[-1]), "window_s": windows[mid].get("window_s", 0.0),
             "cpu_pct_of_one_core": 100.0 * cpu[mid] / (windows[mid].get("window_s") or 1.0),
             "vm_hwm_kb": hwm[mid], "hwm_range": (hwm[0], hwm[-1]),
             "services_up_after": min(w.get("services_up_after", 0) for w in windows), "windows": len(windows)}

@@ -149,7 +149,8 @@ class AnomalyDetector:
         # spike score
         self.level: float | None = None
         # Plain doubles, oldest first, and the same sorted: 8 bytes a residual instead of a float
-        # object each (a detector trained on a day of samples fell from 87 kB to 48 kB; the daemon keeps one per series).
+        # object each (a detector trained on a day of samples fell from 87 kB to 48 kB; the daemon
+        # keeps one per series).
         self.residuals = array("d")
         self.sorted_residuals = array("d")
         self.mean_abs = 0.0

@@ -22,9 +22,9 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",  # durable at checkpoints; safe with WAL
     "busy_timeout": 15000,  # wait for the lock instead of 'database is locked'
     "foreign_keys": 1,
-    # SQLite's default 2 MB page cache per connection, and there is one per thread. At 16 MB a
-    # daemon with a day of history grew from 61 to 104 MB after two training runs, and the
-    # jobs took as long (the file's pages stay in the OS cache either way).
+    # SQLite's default 2 MB page cache per connection, and there is one connection per thread. At
+    # 16 MB, a daemon reading a day of history for its learning jobs grew by tens of MB
+    # (bench/bench_memory.py), and the jobs ran no faster: the file's pages stay in the OS cache.
     "cache_size": -2000,
 }
 
