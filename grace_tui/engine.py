@@ -92,7 +92,9 @@ class Engine:
 
         config = getattr(getattr(self, "config", None), "learning", None) or {}
         source = str(getattr(self.config, "source_path", None) or "config")
-        self.learning_service = LearningService(self.registry, self.incidents, config, source=source).start()
+        services = {"services": self.supervisor.service_views} if self.supervisor else {}
+        self.learning_service = LearningService(self.registry, self.incidents, config, source=source,
+                                                **services).start()
         self.learning = self.learning_service.runner
 
     def stop(self, leave_running: bool | None = None) -> None:

@@ -6,9 +6,11 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from grace_tui.config import config_from_dict
+from grace_tui.engine import Engine
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
@@ -82,3 +84,17 @@ class Harness:
 
     def ended(self, kind: str):
         return [i for i in self.incidents_of(kind) if i.state in ("resolved", "failed", "escalated")]
+
+
+@contextmanager
+def running_engine(tmp_path: Path, path: Path, *, watch_config: bool = True) -> Iterator[Engine]:
+    """An engine on the config file `path` with its own state dir; its services stopped afterwards."""
+    paths = StatePaths(tmp_path / "state").ensure()
+    registry = Registry.open(paths.root)
+    engine = Engine(paths, registry, path)
+    engine.start(watch_config=watch_config)
+    try:
+        yield engine
+    finally:
+        engine.stop(leave_running=False)
+        registry.close()

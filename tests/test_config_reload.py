@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from grace_tui.engine import Engine
-from grace_tui.paths import StatePaths
-from grace_tui.registry import Registry
-from supervisor_helpers import banner_pid, echo_argv, free_port, wait_for
+from supervisor_helpers import banner_pid, echo_argv, free_port, running_engine, wait_for
 
 
 def _toml(services: dict[str, int]) -> str:
@@ -16,20 +11,6 @@ def _toml(services: dict[str, int]) -> str:
         argv = ", ".join(f'"{a}"' for a in echo_argv(port))
         out += [f"[services.{name}]", f"command = [{argv}]", f"port = {port}"]
     return "\n".join(out) + "\n"
-
-
-@contextmanager
-def running_engine(tmp_path, path, *, watch_config: bool = True):
-    """An engine on `path` with its own state dir; its services stopped afterwards."""
-    paths = StatePaths(tmp_path / "state").ensure()
-    registry = Registry.open(paths.root)
-    engine = Engine(paths, registry, path)
-    engine.start(watch_config=watch_config)
-    try:
-        yield engine
-    finally:
-        engine.stop(leave_running=False)
-        registry.close()
 
 
 def test_hot_reload_good_then_bad(tmp_path):

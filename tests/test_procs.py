@@ -54,6 +54,7 @@ def test_usage_reads_cpu_rss_and_start_time_as_psutil_does():
         assert used.rss_bytes == pytest.approx(expected.memory_info().rss, rel=0.05)
         assert used.started + psutil.boot_time() == pytest.approx(expected.create_time(), abs=1.0)
         assert procs.open_fds(proc.pid) == expected.num_fds()
+        assert used.threads == expected.num_threads()
     finally:
         _stop(proc)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from grace_tui.errors import ConfigError
@@ -14,7 +15,9 @@ from grace_tui.learning.sampler import MetricSampler, dir_bytes
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
-from grace_tui.registry.services import upsert_service
+from grace_tui.registry.services import get_service, upsert_service
+from grace_tui.supervisor.host import HOST_ROW
+from supervisor_helpers import banner_pid, echo_argv, free_port, running_engine, wait_for
 
 DAY = 86400.0
 
@@ -44,6 +47,29 @@ def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
     assert taken["svc:web.connect_ms"].value == 1.5
     stored = metrics.samples("svc:web.rss_bytes")
     assert [s.ts for s in stored] == [1000.0]
+
+
+def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
+    """Under an engine the sampler reads the supervisor's services, not the registry's rows; the
+    host's row is not sampled as a service (host_samples reads the host itself)."""
+    port = free_port()
+    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+    path = tmp_path / "config.toml"
+    path.write_text("[supervisor]\ncheck_interval = 3600.0\n[learning]\nsample_interval_s = 3600\n"
+                    f"[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    with running_engine(tmp_path, path) as engine:
+        runner = engine.supervisor.runners["echo"]
+        wait_for(lambda: runner.state == "running" and banner_pid(port) == runner.pid, what="echo up")
+        wait_for(lambda: get_service(HOST_ROW), what="the host's row")
+        sampler = engine.learning_service.sampler
+        assert sampler.services == engine.supervisor.service_views
+        taken = {s.metric: s for s in sampler.sample_once(now=1000.0)}
+        expected = psutil.Process(runner.pid)
+        assert taken["svc:echo.rss_bytes"].value == pytest.approx(expected.memory_info().rss, rel=0.2)
+        # the kernel's count also holds the descriptor a blocked accept() has reserved
+        assert expected.num_fds() <= taken["svc:echo.fds"].value <= expected.num_fds() + 1
+        assert taken["svc:echo.fds"].capacity == expected.rlimit(psutil.RLIMIT_NOFILE)[0]
+        assert not [m for m in taken if m.startswith(f"svc:{HOST_ROW}")]
 
 
 def test_dir_bytes_of_a_missing_dir_is_none(tmp_path):

@@ -20,7 +20,7 @@ import os
 import resource
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 import psutil
 
@@ -28,12 +28,18 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
-from grace_tui.supervisor.procs import CpuMeter, Usage, descendants, open_fds, usage
+from grace_tui.supervisor.procs import CpuMeter, Usage, children, open_fds, usage
 
 log = logging.getLogger(__name__)
 
 MAX_DIR_ENTRIES = 200_000  # a watched dir bigger than this is not walked again
 MOUNTS_REFRESH_S = 300.0  # mounts rarely change; reading the mount table was a tenth of a round
+LIMITS_REFRESH_S = 300.0  # so do a process's fd limit
+ServiceSource = Callable[[], Iterable[ServiceView]]
+
+
+def services_from_registry() -> list[ServiceView]:
+    return list_services(with_history=False)
 
 
 class MetricSampler:
@@ -41,11 +47,17 @@ class MetricSampler:
         self,
         settings: LearningSettings | None = None,
         on_samples: Callable[[list[Sample]], None] | None = None,
+        services: ServiceSource = services_from_registry,
     ):
+        """`services`: where the services to sample come from. The registry's rows by default; an
+        engine hands in its supervisor's, which are in memory and never older than the rows."""
         self.settings = settings or LearningSettings()
         self.on_samples = on_samples
+        self.services = services
         self._meters: dict[int, CpuMeter] = {}  # per PID, from the previous round: CPU % baselines
         self._seen: dict[int, CpuMeter] = {}  # this round's
+        self._fd_limits: dict[int, tuple[float, float, float | None]] = {}  # PID: (started, read at, limit)
+        self._limits_seen: dict[int, tuple[float, float, float | None]] = {}  # this round's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_maintain = 0.0
@@ -66,10 +78,11 @@ class MetricSampler:
             if used is not None:
                 found.append(Sample(f"dir:{path}", ts, float(used), quota))
         if self.settings.sample_services:
-            self._seen = {}
-            for service in list_services(with_history=False):
-                found += self.service_samples(service, ts)
-            self._meters = self._seen  # forget the processes that are gone
+            self._seen, self._limits_seen = {}, {}
+            for service in self.services():
+                if service.mode != "host":  # the host's row repeats what host_samples read
+                    found += self.service_samples(service, ts)
+            self._meters, self._fd_limits = self._seen, self._limits_seen  # forget the processes that are gone
         metrics.add_samples(found)
         if self.on_samples:
             self.on_samples(found)
@@ -93,7 +106,7 @@ class MetricSampler:
             rss = sum(used.rss_bytes for _, used in tree)
             own = open_fds(service.pid)
             fds = own if own is not None else fds
-            fd_limit = _fd_limit(service.pid)
+            fd_limit = self._cached_fd_limit(service.pid, tree[0][1].started)
         found = []
         if cpu is not None:
             found.append(Sample(prefix + "cpu_pct", ts, float(cpu)))
@@ -106,9 +119,11 @@ class MetricSampler:
         return found
 
     def _tree(self, pid: int) -> list[tuple[float, Usage]]:
-        """(CPU %, usage) of the process and each of its descendants; empty when it is gone."""
+        """(CPU %, usage) of the process, first, and of each of its descendants; empty when it is gone."""
         tree = []
-        for member in [pid, *descendants(pid)]:
+        todo, seen = [pid], {pid}
+        while todo:
+            member = todo.pop()
             used = usage(member)
             if used is None:
                 if member == pid:
@@ -116,7 +131,19 @@ class MetricSampler:
                 continue  # a child that just ended
             meter = self._seen.setdefault(member, self._meters.get(member) or CpuMeter())
             tree.append((meter.percent(member, used), used))
+            new = [child for child in children(member, used.threads) if child not in seen]
+            seen.update(new)
+            todo += new
         return tree
+
+    def _cached_fd_limit(self, pid: int, started: float) -> float | None:
+        """The process's fd limit, read again only every LIMITS_REFRESH_S or for a new process."""
+        now = time.monotonic()
+        cached = self._fd_limits.get(pid)
+        if cached is None or cached[0] != started or now - cached[1] >= LIMITS_REFRESH_S:
+            cached = (started, now, fd_soft_limit(pid))
+        self._limits_seen[pid] = cached
+        return cached[2]
 
     # ------------------------------------------------------------------ retention
     def maintain(self, now: float | None = None) -> dict[str, int]:
@@ -163,7 +190,7 @@ class MetricSampler:
             log.exception("metric sampling failed")
 
 
-def _fd_limit(pid: int) -> float | None:
+def fd_soft_limit(pid: int) -> float | None:
     """A process's soft RLIMIT_NOFILE: the capacity its open fds are forecast against."""
     try:
         soft = resource.prlimit(pid, resource.RLIMIT_NOFILE)[0]

@@ -7,19 +7,19 @@ from typing import Any
 from grace_tui.learning.jobs import register_standard_jobs
 from grace_tui.learning.online import OnlineMonitor
 from grace_tui.learning.runner import LearningRunner
-from grace_tui.learning.sampler import MetricSampler
+from grace_tui.learning.sampler import MetricSampler, ServiceSource, services_from_registry
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import Registry
 
 
 class LearningService:
     def __init__(self, registry: Registry, incidents: Any, config: dict[str, Any] | LearningSettings | None = None,
-                 *, source: str = "config"):
+                 *, source: str = "config", services: ServiceSource = services_from_registry):
         self.source = source  # named in errors: "FILE: learning.KEY: ..."
         self.settings = (config if isinstance(config, LearningSettings)
                          else LearningSettings.from_dict(config, source=source))
         self.online = OnlineMonitor(incidents, self.settings)
-        self.sampler = MetricSampler(self.settings, on_samples=self.online.on_samples)
+        self.sampler = MetricSampler(self.settings, on_samples=self.online.on_samples, services=services)
         self.runner = LearningRunner(registry, incidents, workers=self.settings.workers)
         register_standard_jobs(self.runner, self.online, self.settings)
 

@@ -14,7 +14,7 @@ import json
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import peewee
 
@@ -54,8 +54,7 @@ class ModelState(BaseModel):
         primary_key = peewee.CompositeKey("kind", "metric")
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):  # a tuple: the sampler makes some 60 every 15 s
     metric: str
     ts: float
     value: float
@@ -116,10 +115,21 @@ def add_samples(samples: Iterable[Sample]) -> int:
             for s in samples]
     if not rows:
         return 0
-    sql, _ = MetricSample.insert_many([rows[0]], fields=_SAMPLE_FIELDS).on_conflict_ignore().sql()
     with database.atomic():
-        database.cursor().executemany(sql, rows)
+        database.cursor().executemany(_insert_sql(), rows)
     return len(rows)
+
+
+_insert_sqls: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def _insert_sql() -> str:
+    """The sample INSERT, rendered once per open database (its dialect decides the text)."""
+    db = database.obj
+    if db not in _insert_sqls:
+        row = (0, RAW, 0.0, 0.0, None)
+        _insert_sqls[db] = MetricSample.insert_many([row], fields=_SAMPLE_FIELDS).on_conflict_ignore().sql()[0]
+    return _insert_sqls[db]
 
 
 def downsample(older_than: float, from_resolution: int, to_resolution: int) -> int:

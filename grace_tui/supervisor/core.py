@@ -179,6 +179,15 @@ class Supervisor:
         with self._lock:
             return [{"name": r.name, **r.row()} for r in self.runners.values()]
 
+    def service_views(self) -> list[service_rows.ServiceView]:
+        """What the registry's rows say, read from memory: the metric sampler's source in an engine."""
+        with self._lock:
+            runners = list(self.runners.values())
+        return [service_rows.ServiceView(
+            r.name, r.service.mode, r.state, r.pid, r.started_at, r.restarts, r.service.port,
+            r.last_sample.get("cpu_pct"), r.last_sample.get("rss_bytes"), r.last_sample.get("num_fds"),
+            r.last_sample.get("connect_ms"), r.message) for r in runners]
+
     def write_row(self, runner: ServiceRunner) -> None:
         try:
             service_rows.upsert_service(runner.name, **runner.row())

@@ -25,11 +25,12 @@ class HostMonitor:
         self.bad: dict[str, int] = {}
         self.open: dict[str, str] = {}  # check key -> incident id
         self.last: dict[str, Any] = {}
+        self.boot_time = psutil.boot_time()  # the host row's "started": fixed until the next boot
         history_len = supervisor.config.supervisor.history
         self.history: dict[str, deque[float]] = {"cpu": deque(maxlen=history_len), "rss": deque(maxlen=history_len)}
 
-    def readings(self) -> list[tuple[str, str, bool, str, dict[str, Any]]]:
-        """(key, kind, bad, summary, detail) for every host check."""
+    def readings(self, mem: Any) -> list[tuple[str, str, bool, str, dict[str, Any]]]:
+        """(key, kind, bad, summary, detail) for every host check; `mem`: psutil.virtual_memory()."""
         cfg = self.sup.config.host
         out = []
         for mount in cfg.mounts:
@@ -42,7 +43,6 @@ class HostMonitor:
             out.append((f"disk:{mount}", "disk_low", free_pct < cfg.disk_min_free_pct,
                         f"{mount}: {free_pct:.1f}% free < {cfg.disk_min_free_pct:g}%",
                         {"mount": mount, "free_pct": round(free_pct, 2), "free_bytes": usage.free}))
-        mem = psutil.virtual_memory()
         avail_pct = 100.0 * mem.available / mem.total
         out.append(("memory", "memory_low", avail_pct < cfg.memory_min_available_pct,
                     f"memory: {avail_pct:.1f}% available < {cfg.memory_min_available_pct:g}%",
@@ -57,7 +57,8 @@ class HostMonitor:
     def check(self) -> None:
         samples = self.sup.config.host.samples
         now = time.time()
-        for key, kind, bad, summary, detail in self.readings():
+        mem = psutil.virtual_memory()
+        for key, kind, bad, summary, detail in self.readings(mem):
             self.last[key] = detail
             self.bad[key] = self.bad.get(key, 0) + 1 if bad else 0
             if bad and self.bad[key] >= samples and key not in self.open:
@@ -69,18 +70,17 @@ class HostMonitor:
                 incident_id = self.open.pop(key)
                 self.sup.incidents.note(incident_id, "verification", f"{key} back within limits", detail)
                 self.sup.incidents.resolve(incident_id, "recovered")  # after its verification entry
-        self.publish_row(now)
+        self.publish_row(mem)
 
-    def publish_row(self, now: float) -> None:
+    def publish_row(self, mem: Any) -> None:
         """Show the host itself as a row beside the services: CPU, memory in use, the
         figures its checks read, and whether any host check has an open incident."""
         cpu = psutil.cpu_percent(interval=None)  # since the previous check
-        mem = psutil.virtual_memory()
         used = mem.total - mem.available
         self.history["cpu"].append(round(cpu, 1))
         self.history["rss"].append(used)
         state = "degraded" if self.open else "running"
-        service_rows.upsert_service(HOST_ROW, mode="host", state=state, pid=None, started_at=psutil.boot_time(),
+        service_rows.upsert_service(HOST_ROW, mode="host", state=state, pid=None, started_at=self.boot_time,
                                     cpu_pct=cpu, rss_bytes=used, message=self.summary(),
                                     history={k: list(v) for k, v in self.history.items()})
         self.sup.events.publish("service", HOST_ROW, state)
