@@ -272,9 +272,9 @@ class Engine:
 
 
 COMMAND_POLL_S = 2.0  # without a FIFO (PostgreSQL: clients on other hosts) the daemon looks this often
-# With the FIFO a look only catches a command queued while no daemon held it (start-up looks too),
-# and each look costs a query: the sampler commits every 15 s, so the DB has always changed.
-COMMAND_SIGNALLED_POLL_S = 60.0
+# With the FIFO every client wakes the daemon and start-up looks once, so a look is only a safety
+# net; each costs a query (the sampler commits every 15 s, so the DB has always changed).
+COMMAND_SIGNALLED_POLL_S = 300.0
 
 
 def _drain(fd: int) -> None:

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from grace_tui.errors import ConfigError
-from grace_tui.learning.sampler import MetricSampler, dir_bytes
+from grace_tui.learning.sampler import HostCpu, MetricSampler, dir_bytes, host_memory
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
@@ -70,6 +70,17 @@ def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
         assert expected.num_fds() <= taken["svc:echo.fds"].value <= expected.num_fds() + 1
         assert taken["svc:echo.fds"].capacity == expected.rlimit(psutil.RLIMIT_NOFILE)[0]
         assert not [m for m in taken if m.startswith(f"svc:{HOST_ROW}")]
+
+
+def test_host_cpu_and_memory_read_from_proc_agree_with_psutil():
+    cpu = HostCpu()
+    start = time.process_time()
+    while time.process_time() - start < 0.2:  # CPU work, counted in ticks (not a timed assertion)
+        pass
+    assert 0 < cpu.percent() <= 100
+    available, total = host_memory()
+    assert total == psutil.virtual_memory().total
+    assert available == pytest.approx(psutil.virtual_memory().available, rel=0.1)
 
 
 def test_dir_bytes_of_a_missing_dir_is_none(tmp_path):

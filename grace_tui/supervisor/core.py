@@ -247,14 +247,13 @@ class Supervisor:
         if svc.port:
             ms = tcp_connect_ms(svc.port, svc.connect_timeout)
             sample["connect_ms"] = ms
-            self._threshold(runner, "port_unreachable", ms is None, svc.failures_before_incident,
-                            f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port}, now,
-                            f"port {svc.port} accepts connections ({ms or 0:.1f} ms)")
+            self._threshold(runner, "port_unreachable", ms is None, svc.failures_before_incident, now, lambda: (
+                f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port},
+                f"port {svc.port} accepts connections ({ms or 0:.1f} ms)"))
         if svc.http_url:
             ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
-            self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident,
-                            f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, now,
-                            f"HTTP check passes: {what}")
+            self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, now, lambda: (
+                f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, f"HTTP check passes: {what}"))
         sample.update(self._resources(runner, now))
         runner.last_sample = sample
         return {**sample, "history": {k: list(v) for k, v in runner.history.items()}}
@@ -276,23 +275,25 @@ class Supervisor:
             breaches.append(f"RSS {rss / 1048576:.1f} MB > {svc.rss_max_mb:g} MB")
         if svc.fds_max is not None and fds is not None and fds > svc.fds_max:
             breaches.append(f"{fds} open fds > {svc.fds_max}")
-        self._threshold(runner, "resource_threshold", bool(breaches), svc.threshold_samples,
-                        f"{runner.name}: {', '.join(breaches)} for {svc.threshold_samples} samples",
-                        {"cpu_pct": cpu, "rss_bytes": rss, "num_fds": fds}, now,
-                        _within_limits(svc, cpu, rss, fds))
+        self._threshold(runner, "resource_threshold", bool(breaches), svc.threshold_samples, now, lambda: (
+            f"{runner.name}: {', '.join(breaches)} for {svc.threshold_samples} samples",
+            {"cpu_pct": cpu, "rss_bytes": rss, "num_fds": fds}, _within_limits(svc, cpu, rss, fds)))
         return {"cpu_pct": round(cpu, 2), "rss_bytes": rss, "num_fds": fds}
 
-    def _threshold(self, runner: ServiceRunner, kind: str, failed: bool, needed: int, summary: str,
-                   detail: dict[str, Any], now: float, passing: str) -> None:
+    def _threshold(self, runner: ServiceRunner, kind: str, failed: bool, needed: int, now: float,
+                   describe: Callable[[], tuple[str, dict[str, Any], str]]) -> None:
         """Count consecutive failures; N in a row opens the incident, the first pass closes it.
+        `describe()` gives (summary, detail, what passing verified), put in words only when needed.
 
         `runner.open_checks` remembers the kinds that may have an open incident, including ones
         opened before a restart or config change re-created the runner with fresh counters."""
         count = runner.counters.bump(kind, failed)
         if failed and count == needed:
+            summary, detail, _ = describe()
             runner.open_checks.add(kind)
             runner.post("check_failed", kind, summary, detail, now)
         elif not failed and kind in runner.open_checks:
+            _, detail, passing = describe()
             runner.open_checks.discard(kind)
             runner.post("check_ok", kind, passing, detail)
 
