@@ -180,7 +180,7 @@ import signal; signal.pause()
 
 
 @pytest.mark.parametrize("children_files", [True, False], ids=["proc-children-files", "process-table-scan"])
-def test_descendants_finds_the_whole_tree_including_children_of_threads(monkeypatch, children_files):
+def test_tree_finds_every_process_below_including_children_of_threads(monkeypatch, children_files):
     import psutil
 
     from grace_tui.supervisor import procs
@@ -198,7 +198,8 @@ def test_descendants_finds_the_whole_tree_including_children_of_threads(monkeypa
             time.sleep(0.01)
         expected = {p.pid for p in root.children(recursive=True)}
         assert len(expected) == 2
-        assert set(procs.descendants(parent.pid)) == expected
+        [(first, _), *below] = procs.tree(parent.pid)
+        assert first == parent.pid and {pid for pid, _ in below} == expected
     finally:
         for p in psutil.Process(parent.pid).children(recursive=True):
             p.kill()

@@ -28,7 +28,7 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
-from grace_tui.supervisor.procs import CpuMeter, Usage, children, open_fds, read_proc, usage
+from grace_tui.supervisor.procs import CpuMeter, Usage, open_fds, read_proc, tree
 
 log = logging.getLogger(__name__)
 
@@ -120,21 +120,11 @@ class MetricSampler:
 
     def _tree(self, pid: int) -> list[tuple[float, Usage]]:
         """(CPU %, usage) of the process, first, and of each of its descendants; empty when it is gone."""
-        tree = []
-        todo, seen = [pid], {pid}
-        while todo:
-            member = todo.pop()
-            used = usage(member)
-            if used is None:
-                if member == pid:
-                    return []
-                continue  # a child that just ended
+        out = []
+        for member, used in tree(pid):
             meter = self._seen.setdefault(member, self._meters.get(member) or CpuMeter())
-            tree.append((meter.percent(member, used), used))
-            new = [child for child in children(member, used.threads) if child not in seen]
-            seen.update(new)
-            todo += new
-        return tree
+            out.append((meter.percent(member, used), used))
+        return out
 
     def _cached_fd_limit(self, pid: int, started: float) -> float | None:
         """The process's fd limit, read again only every LIMITS_REFRESH_S or for a new process."""

@@ -50,23 +50,25 @@ def matches_watched(proc: psutil.Process, service: ServiceConfig) -> bool:
     return bool(service.process_name or service.cmdline_pattern)
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`. Linux lists each thread's children in
-    /proc/PID/task/TID/children, so this reads the tree, not the whole process table
-    (psutil's children() scans every process: 20 services x 500 PIDs per sample)."""
-    if not _children_files():
-        try:
-            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-        except psutil.Error:
-            return []
-    found: list[int] = []
+def tree(pid: int) -> list[tuple[int, "Usage"]]:
+    """(PID, usage) of a process, first, and of every process below it; empty when it is gone.
+
+    Linux lists each thread's children in /proc/PID/task/TID/children, so this reads the tree,
+    not the whole process table (psutil's children() scans every process: 20 services x 500
+    PIDs per sample)."""
+    found: list[tuple[int, Usage]] = []
     todo, seen = [pid], {pid}
     while todo:
-        for child in _children_of(todo.pop()):
-            if child not in seen:
-                seen.add(child)
-                found.append(child)
-                todo.append(child)
+        member = todo.pop()
+        used = usage(member)
+        if used is None:
+            if member == pid:
+                return []
+            continue  # a child that just ended
+        found.append((member, used))
+        new = [child for child in children(member, used.threads) if child not in seen]
+        seen.update(new)
+        todo += new
     return found
 
 
