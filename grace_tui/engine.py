@@ -45,6 +45,8 @@ class Actions(Protocol):
 
     def run_job(self, name: str) -> str: ...
 
+    def reload_config(self) -> str: ...
+
 
 class Engine:
     """Registry + incident log + supervisor + learning + governance, for one state dir."""
@@ -150,7 +152,8 @@ class Engine:
         self.governance.config_reloaded()
 
     def reload_config(self) -> str:
-        """Read the config file now (SIGHUP) instead of at the watcher's next look."""
+        """Read the config file now (SIGHUP, the pane's reload key) instead of at the watcher's next
+        look. Raises ConfigError for an invalid file; the last good config keeps running."""
         if self.config_watcher is None:
             return "running on the built-in default config: no file to reload"
         return self.config_watcher.reload()
@@ -263,7 +266,7 @@ class Engine:
             try:
                 numeric = command.action in ("approve", "reject", "rollback")  # proposal or version numbers
                 target: Any = int(command.target) if numeric else command.target
-                result = method(target, **command.args)
+                result = method(target, **command.args) if command.target else method(**command.args)
                 command_queue.finish(command.id, True, str(result or "ok"))
             except Exception as exc:  # reported back to the client, never fatal here
                 command_queue.finish(command.id, False, str(exc))
@@ -284,7 +287,8 @@ def _drain(fd: int) -> None:
     except BlockingIOError:
         pass
 
-ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback")
+ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback",
+                "reload_config")
 
 
 class QueuedActions:
@@ -327,3 +331,6 @@ class QueuedActions:
 
     def rollback(self, version: int, user: str | None = None) -> str:
         return self._send("rollback", version, user=user)
+
+    def reload_config(self) -> str:
+        return self._send("reload_config", "")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from grace_tui.errors import ConfigError
 from supervisor_helpers import banner_pid, echo_argv, free_port, running_engine, wait_for
 
 
@@ -47,6 +50,6 @@ def test_reload_now_applies_or_rejects_without_the_watcher(tmp_path):
         assert banner_pid(a) == first_a
 
         path.write_text("[services.b\n")
-        said = engine.reload_config()
-        assert said.startswith("rejected, keeping the last good config:") and "config.toml:1" in said
+        with pytest.raises(ConfigError, match="^rejected, keeping the last good config: .*config.toml:1"):
+            engine.reload_config()
         assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(a) == first_a

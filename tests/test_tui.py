@@ -229,6 +229,32 @@ def test_attached_mode_polls_and_queues_actions(engine):
     assert incident_store.get_incident(incident.id).acked_by == "tester"
 
 
+def test_reload_key_applies_the_config_file_now_or_shows_why_not(engine):
+    """`R` from an attached pane: the daemon (the engine, its file watcher off) reloads at once; a
+    bad file is an error notification naming FILE:LINE, and the last good config keeps running."""
+    from grace_tui.engine import QueuedActions
+
+    engine.start(watch_config=False)
+    try:
+        async def scenario():
+            app = make_app(engine, actions=QueuedActions(timeout_s=10), events=None, mode="attached")
+            async with app.run_test(size=(120, 40)) as pilot:
+                engine.config_path.write_text("[host\n")
+                await pilot.press("R")
+                await wait_until(pilot, lambda: any("config.toml:1" in str(n.message) and n.severity == "error"
+                                                    for n in app._notifications), "the rejection")
+                assert engine.config.host.enabled is False  # the last good config
+                engine.config_path.write_text("[host]\nenabled = true\n")
+                await pilot.press("R")
+                await wait_until(pilot, lambda: any(str(n.message).endswith("config.toml: applied")
+                                                    for n in app._notifications), "the reload")
+                assert engine.config.host.enabled is True
+
+        asyncio.run(scenario())
+    finally:
+        engine.stop()
+
+
 def test_approve_and_reject_proposals(engine):
     from grace_tui.registry import governance
 

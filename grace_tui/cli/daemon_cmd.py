@@ -13,6 +13,7 @@ import signal
 import threading
 
 from grace_tui.cli.context import Context
+from grace_tui.errors import UserError
 from grace_tui.lockfile import SupervisorLock
 
 
@@ -66,7 +67,10 @@ def cmd_daemon(ctx: Context) -> int:
             wake.clear()
             if signal.SIGHUP in asked:
                 asked.discard(signal.SIGHUP)
-                log.info("SIGHUP: %s", engine.reload_config())
+                try:
+                    log.info("SIGHUP: %s", engine.reload_config())
+                except UserError as exc:  # already logged with its FILE:LINE error
+                    log.info("SIGHUP: %s", exc)
         log.info("stopping")
     finally:
         engine.stop(True if ctx.args.leave_running else None)

@@ -98,7 +98,7 @@ class GovernanceBounds:
 PANE_KEYS = {
     "quit": "q", "help": "question_mark", "filter": "slash", "detail": "enter", "acknowledge": "a", "retry": "r",
     "silence": "s", "approve": "y", "reject": "n", "cancel-job": "c", "theme": "t", "next-panel": "tab",
-    "prev-panel": "shift+tab", **{f"panel-{n}": str(n) for n in range(1, 7)},
+    "prev-panel": "shift+tab", "reload-config": "R", **{f"panel-{n}": str(n) for n in range(1, 7)},
 }
 
 

@@ -60,12 +60,16 @@ class ConfigWatcher:
                                  rust_timeout=600_000, yield_on_timeout=False, recursive=False,
                                  watch_filter=lambda _change, p: Path(p).name == name):
                 if changes and not self._stop.is_set():
-                    self.reload()
+                    try:
+                        self.reload()
+                    except ConfigError:
+                        pass  # logged and reported through on_error; the last good config runs
         except Exception as exc:  # the watcher must never take the supervisor down
             log.error("config watcher stopped: %s", exc)
 
     def reload(self) -> str:
-        """Load the file now and apply it if valid and changed; says what happened."""
+        """Load the file now and apply it if valid and changed; says what happened. An invalid
+        file raises ConfigError (FILE:LINE: field: message) once `on_error` has been told."""
         with self._reload_lock:
             text = self._read()
             if text is None:
@@ -78,6 +82,6 @@ class ConfigWatcher:
             except ConfigError as exc:
                 log.error("config change rejected, keeping the last good config: %s", exc)
                 self.on_error(str(exc))
-                return f"rejected, keeping the last good config: {exc}"
+                raise ConfigError(f"rejected, keeping the last good config: {exc}") from None
             self.on_config(config)
             return f"{self.path}: applied"

@@ -102,6 +102,7 @@ class GraceApp(App[int]):
         Binding("n", "reject", "Reject", id="reject"),
         Binding("c", "cancel_job", "Cancel job", id="cancel-job"),
         Binding("t", "next_theme", "Theme", id="theme"),
+        Binding("R", "reload_config", "Reload config", show=False, id="reload-config"),
         Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
         Binding("shift+tab", "cycle_panel(-1)", "Previous panel", show=False, priority=True, id="prev-panel"),
         *(Binding(str(n), f"show_panel('{name}')", name.title(), show=False, id=f"panel-{n}")
@@ -431,6 +432,9 @@ class GraceApp(App[int]):
         task_id = self.selected_learning_job()
         if task_id:
             self.perform(f"cancel {task_id}", self.actions.cancel_task, task_id)
+
+    def action_reload_config(self) -> None:
+        self.perform("reload config", self.actions.reload_config)
 
     @work(thread=True, group="actions")
     def perform(self, label: str, method: Callable[..., Any], *args: Any) -> None:

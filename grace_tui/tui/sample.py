@@ -145,7 +145,7 @@ class RecordingActions:
 
     def _record(self, name: str, *args: object) -> str:
         self.calls.append((name, args))
-        return f"{name} {args[0]}: recorded"
+        return f"{name} {args[0] if args else ''}: recorded"
 
     def acknowledge(self, incident_id: str, user: str | None = None, reason: str = "") -> str:
         return self._record("acknowledge", incident_id, user, reason)
@@ -167,6 +167,9 @@ class RecordingActions:
 
     def run_job(self, name: str) -> str:
         return self._record("run_job", name)
+
+    def reload_config(self) -> str:
+        return self._record("reload_config")
 
 
 if __name__ == "__main__":  # pragma: no cover

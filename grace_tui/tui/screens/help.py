@@ -37,6 +37,7 @@ HELP_TEMPLATE = """\
 [b]Anywhere[/b]
   {filter:<16}filter the current panel (enter keeps, esc clears)
   {theme:<16}next theme (remembered in the state dir)
+  {reload-config:<16}reload the config file now (else within 10 s)
   ctrl+p          command palette: every action by name
   {help:<16}this help            {quit}  quit
 
