@@ -11,12 +11,12 @@ import psutil
 import pytest
 
 from grace_tui.errors import ConfigError
-from grace_tui.learning.sampler import HostCpu, MetricSampler, dir_bytes, host_memory
+from grace_tui.learning.sampler import MetricSampler, dir_bytes
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
 from grace_tui.registry.services import get_service, upsert_service
-from grace_tui.supervisor.host import HOST_ROW
+from grace_tui.supervisor.host import HOST_ROW, HostCpu, host_memory
 from supervisor_helpers import banner_pid, echo_argv, free_port, running_engine, wait_for
 
 DAY = 86400.0

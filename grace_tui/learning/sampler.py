@@ -1,6 +1,6 @@
 """Metric history: sample host and per-service metrics into the registry's DB.
 
-Each `sample_once()` reads (the host with psutil, processes with `supervisor.procs.usage`):
+Each `sample_once()` reads (the host with `supervisor.host`, processes with `supervisor.procs`):
   host     host.cpu_pct, host.load1, host.mem_used (capacity: total), host.fds
            (capacity: fs.file-max), disk:MOUNT per watched mount (used bytes,
            capacity: used + free for unprivileged users)
@@ -28,7 +28,8 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
-from grace_tui.supervisor.procs import CpuMeter, Usage, open_fds, read_proc, tree
+from grace_tui.supervisor.host import HostCpu, host_memory
+from grace_tui.supervisor.procs import CpuMeter, Usage, open_fds, tree
 
 log = logging.getLogger(__name__)
 
@@ -208,56 +209,6 @@ def host_samples(ts: float, disk_paths: list[str], cpu_pct: float) -> list[Sampl
         used, free = (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_bavail * st.f_frsize
         found.append(Sample(f"disk:{mount}", ts, float(used), float(used + free)))
     return found
-
-
-class HostCpu:
-    """Busy % of all the host's CPUs between two readings, as psutil.cpu_percent counts it, from
-    the first line of /proc/stat: a quarter of psutil's cost, and a baseline of our own rather
-    than one per calling thread."""
-
-    def __init__(self) -> None:
-        self._last = host_cpu_ticks()
-
-    def percent(self) -> float:
-        now = host_cpu_ticks()
-        if now is None:
-            return psutil.cpu_percent(None)  # no /proc/stat
-        last, self._last = self._last, now
-        if last is None or now[1] <= last[1]:
-            return 0.0
-        return min(100.0, max(0.0, (now[0] - last[0]) / (now[1] - last[1]) * 100))
-
-
-def host_cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) CPU ticks since boot: user nice system idle iowait irq softirq steal, less idle
-    and iowait (guest time is inside user and nice already); None without /proc/stat."""
-    try:
-        fd = os.open("/proc/stat", os.O_RDONLY)
-        try:
-            first = os.read(fd, 4096).split(b"\n", 1)[0]  # the first line fits; the rest can be long
-        finally:
-            os.close(fd)
-        ticks = [int(x) for x in first.split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    total = sum(ticks)
-    return total - ticks[3] - ticks[4], total
-
-
-def host_memory() -> tuple[float, float]:
-    """(available, total) bytes, from MemAvailable and MemTotal as psutil reads them."""
-    try:
-        found = {}
-        for line in read_proc("/proc/meminfo").splitlines():
-            key, _, value = line.partition(b":")
-            if key in (b"MemTotal", b"MemAvailable"):
-                found[key] = float(value.split()[0]) * 1024
-                if len(found) == 2:
-                    return found[b"MemAvailable"], found[b"MemTotal"]
-    except (OSError, ValueError, IndexError):
-        pass
-    mem = psutil.virtual_memory()  # no /proc, or a kernel without MemAvailable
-    return float(mem.available), float(mem.total)
 
 
 def mounted_partitions() -> list[str]:
