@@ -349,6 +349,7 @@ class ServiceRunner:
     def _wait_or_interrupted(self, delay: float) -> bool:
         """Sleep the backoff; a stop/shutdown arriving meanwhile wins (True = interrupted)."""
         self.set_state("backoff", f"restarting in {delay:.2f}s")
+        _release_db_connection()
         try:
             message = self.queue.get(timeout=delay)
         except queue.Empty:
@@ -428,6 +429,7 @@ class ServiceRunner:
 
     def verify(self) -> float | None:
         """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
+        _release_db_connection()  # for the wait
         port, svc = self.service.port, self.service
         if port:
             def healthy() -> bool:
@@ -444,6 +446,7 @@ class ServiceRunner:
         if not pid:
             return
         self._ignore_exit.add(pid)
+        _release_db_connection()  # for the wait
         if self.service.mode == "watched":
             if self.service.stop:
                 self.run(self.service.stop)
@@ -466,6 +469,7 @@ class ServiceRunner:
 
     def run(self, argv: list[str]) -> CommandResult:
         settings = self.sup.config.supervisor
+        _release_db_connection()  # for as long as the command runs
         return run_argv(argv, settings.command_timeout, settings.output_limit, self.service.cwd, self.service.env)
 
     # ------------------------------------------------------------------ state
@@ -505,8 +509,9 @@ def _command_message(result: CommandResult) -> str:
 
 
 def _release_db_connection() -> None:
-    """peewee keeps one SQLite connection (and page cache) per thread: an idle service thread
-    gives its own back rather than hold ~300 kB per service for events that are rare."""
+    """Give this thread's connection back to the pool before waiting (for a process, a port, a
+    command, the next event): the connection serves other threads meanwhile, so twenty services
+    starting at once share a few connections instead of opening twenty (see registry.db.connect)."""
     try:
         if not database.is_closed():
             database.close()
