@@ -55,7 +55,8 @@ def ensure_grace() -> str:
     return ", ".join(x for x in frozen if x.split("==")[0].lower() in ("peewee", "psutil", "watchfiles", "textual"))
 
 
-IMPORT_STEPS = ("sqlite3", "peewee", "psutil", "watchfiles", "grace_tui.engine", "grace_tui.supervisor",
+# grace_tui.cli first, as in `grace-tui daemon`: it keeps hashlib from loading OpenSSL (3.4 MB).
+IMPORT_STEPS = ("grace_tui.cli", "sqlite3", "peewee", "psutil", "watchfiles", "grace_tui.engine", "grace_tui.supervisor",
                 "grace_tui.governance", "grace_tui.learning.service", "grace_tui.cli.main")
 IMPORT_PROBE = """
 import sys
