@@ -54,6 +54,7 @@ frobnicate = true
 [services.x]
 command = ["true"]
 remediation = { process_down = ["reboot"] }
+accept_timeout = -2
 """
 
 
@@ -70,6 +71,7 @@ def test_config_check_prints_every_error_with_file_and_line(tmp_path, capsys):
     assert any(line.startswith(f"{path}:11: services.w.frobnicate: unknown option") for line in err)
     assert any(line.startswith(f"{path}:15: services.x.remediation.process_down: unknown action 'reboot'")
                for line in err)
+    assert f"{path}:16: services.x.accept_timeout: must not be negative, got -2.0" in err
     assert "Traceback" not in "\n".join(err)
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import psutil
 
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
+from grace_tui.supervisor.probes import tcp_probe
 from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, wait_for
 
 
@@ -165,6 +168,46 @@ def test_port_check_failure_restarts_a_hung_service(tmp_path):
                 pass
         assert incident.state == "resolved"
         assert banner_pid(port) not in (None, first)
+
+
+def test_accept_timeout_restarts_a_hung_service_with_room_in_its_backlog(tmp_path):
+    """With `accept_timeout`, a stopped listener is caught although the kernel still completes
+    every handshake (default backlog): the check asks whether the process accept()ed."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "connect_timeout": 0.2,
+                                   "accept_timeout": 0.3, "failures_before_incident": 2}}, check_interval=0.2)
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        os.kill(first, signal.SIGSTOP)
+        try:
+            assert tcp_probe(port, 1.0).connect_ms is not None  # the handshake alone says nothing
+            incident = wait_for(lambda: h.ended("port_unreachable"), what="port_unreachable ended")[0]
+        finally:
+            try:
+                os.kill(first, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        assert incident.state == "resolved" and "did not accept()" in incident.summary
+        assert banner_pid(port) not in (None, first)
+
+
+def test_probe_tells_a_listener_that_accepts_from_one_that_does_not():
+    never = socket.socket()
+    never.bind(("127.0.0.1", 0))
+    never.listen(8)
+    deferred = socket.socket()  # waits for the client to speak: not hung
+    deferred.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 5)
+    deferred.bind(("127.0.0.1", 0))
+    deferred.listen(8)
+    serving = socket.socket()
+    serving.bind(("127.0.0.1", 0))
+    serving.listen(8)
+    threading.Thread(target=serving.accept, daemon=True).start()
+    with never, deferred, serving:
+        assert tcp_probe(never.getsockname()[1], 1.0, 0.3).accepted is False
+        assert tcp_probe(deferred.getsockname()[1], 1.0, 0.3).accepted is True
+        assert tcp_probe(serving.getsockname()[1], 1.0, 10.0).accepted is True
+        assert tcp_probe(never.getsockname()[1], 1.0).accepted is None  # not asked
 
 
 def test_resource_threshold_opens_incident(tmp_path):

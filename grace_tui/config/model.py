@@ -36,6 +36,7 @@ class ServiceConfig:
     stop: list[str] = field(default_factory=list)
     port: int | None = None
     connect_timeout: float = 1.0
+    accept_timeout: float = 0.0  # > 0: the process must also accept() the check's connection
     http_url: str | None = None
     http_status: int = 200
     http_timeout: float = 2.0

@@ -21,7 +21,7 @@ from grace_tui.supervisor import host as host_checks
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.exitwatch import ExitWatcher
 from grace_tui.supervisor.metrics import MetricsExporter
-from grace_tui.supervisor.probes import http_check, tcp_connect_ms
+from grace_tui.supervisor.probes import TcpProbe, http_check, tcp_probe
 from grace_tui.supervisor.service import ServiceRunner
 
 log = logging.getLogger(__name__)
@@ -245,11 +245,10 @@ class Supervisor:
             return None
         sample: dict[str, Any] = {}
         if svc.port:
-            ms = tcp_connect_ms(svc.port, svc.connect_timeout)
-            sample["connect_ms"] = ms
-            self._threshold(runner, "port_unreachable", ms is None, svc.failures_before_incident, now, lambda: (
-                f"{runner.name}: port {svc.port} does not accept connections", {"port": svc.port},
-                f"port {svc.port} accepts connections ({ms or 0:.1f} ms)"))
+            probe = tcp_probe(svc.port, svc.connect_timeout, svc.accept_timeout)
+            sample["connect_ms"] = ms = probe.connect_ms
+            self._threshold(runner, "port_unreachable", ms is None or probe.accepted is False,
+                            svc.failures_before_incident, now, lambda: _port_words(runner.name, svc, probe))
         if svc.http_url:
             ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
             self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, now, lambda: (
@@ -296,6 +295,19 @@ class Supervisor:
             _, detail, passing = describe()
             runner.open_checks.discard(kind)
             runner.post("check_ok", kind, passing, detail)
+
+
+def _port_words(name: str, svc: ServiceConfig, probe: TcpProbe) -> tuple[str, dict[str, Any], str]:
+    """(summary, detail, what passing verified) of a port check."""
+    if probe.connect_ms is None:
+        return f"{name}: port {svc.port} does not accept connections", {"port": svc.port}, ""
+    if probe.accepted is False:
+        return (f"{name}: port {svc.port} completes the handshake, but the process did not accept() the connection "
+                f"within {svc.accept_timeout:g}s (hung?)",
+                {"port": svc.port, "connect_ms": round(probe.connect_ms, 3), "accept_timeout_s": svc.accept_timeout},
+                "")
+    accepted = ", accepted by the process" if probe.accepted else ""
+    return "", {"port": svc.port}, f"port {svc.port} accepts connections ({probe.connect_ms:.1f} ms{accepted})"
 
 
 def _within_limits(svc: ServiceConfig, cpu: float, rss: int, fds: int | None) -> str:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
 
+from grace_tui.supervisor.procs import read_proc
 
-def tcp_connect_ms(port: int, timeout: float, host: str = "127.0.0.1") -> float | None:
-    """Milliseconds to connect to an IPv4 address, or None when nothing accepts.
+
+class TcpProbe(NamedTuple):
+    connect_ms: float | None  # None: nothing completed the handshake
+    accepted: bool | None  # did the process accept() the connection? None: not asked
+
+
+def tcp_probe(port: int, timeout: float, accept_timeout: float = 0.0, host: str = "127.0.0.1") -> TcpProbe:
+    """Connect to an IPv4 address; with `accept_timeout`, also wait that long for the listening
+    process to accept() the connection. The kernel completes the handshake for a listener that
+    is stopped or stuck until its backlog is full, so only the second question catches a hang.
 
     A plain socket, not create_connection(): that resolves the address through getaddrinfo
     (and the IDNA codec) on every call, a third of a probe's CPU for a literal address."""
@@ -18,13 +27,37 @@ def tcp_connect_ms(port: int, timeout: float, host: str = "127.0.0.1") -> float 
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect((host, port))
-            return (time.perf_counter() - start) * 1000
+            ms = (time.perf_counter() - start) * 1000
+            if accept_timeout <= 0:
+                return TcpProbe(ms, None)
+            mine = sock.getsockname()[1]
+            accepted = wait_until(lambda: not waiting_in_accept_queue(port, mine), accept_timeout)
+            return TcpProbe(ms, accepted is not None)
     except OSError:
-        return None
+        return TcpProbe(None, None)
+
+
+def waiting_in_accept_queue(port: int, peer_port: int) -> bool:
+    """Is the connection from `peer_port` to `port` established but not yet accept()ed?
+
+    The listener's side of such a connection belongs to no file yet: inode 0 in /proc/net/tcp
+    (tcp6 for a listener on ::). A connection held back by TCP_DEFER_ACCEPT is not established
+    there, so it does not count: a server waiting for the client to speak is not hung."""
+    local, remote = f":{port:04X}", f":{peer_port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            text = read_proc(table).decode("ascii", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(local) and fields[2].endswith(remote) and fields[3] == "01":
+                return fields[9] == "0"
+    return False
 
 
 def port_accepting(port: int, timeout: float = 0.2) -> bool:
-    return tcp_connect_ms(port, timeout) is not None
+    return tcp_probe(port, timeout).connect_ms is not None
 
 
 def http_check(url: str, expected_status: int, timeout: float) -> tuple[bool, str]:

@@ -26,7 +26,7 @@ from grace_tui.paths import ensure_private_dir, open_private
 from grace_tui.registry.db import database
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.commands import CommandResult, run_argv
-from grace_tui.supervisor.probes import http_check, port_accepting, wait_until
+from grace_tui.supervisor.probes import http_check, port_accepting, tcp_probe, wait_until
 
 if TYPE_CHECKING:
     from grace_tui.supervisor.core import Supervisor
@@ -433,7 +433,8 @@ class ServiceRunner:
         port, svc = self.service.port, self.service
         if port:
             def healthy() -> bool:
-                if not (port_accepting(port, 0.2) and self.is_running()):
+                probe = tcp_probe(port, 0.2, svc.accept_timeout)
+                if probe.connect_ms is None or probe.accepted is False or not self.is_running():
                     return False
                 return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
 
