@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sys
 import time
@@ -51,6 +53,19 @@ def banner_pid(port: int) -> int | None:
         return int(line.split()[1]) if line.startswith("PID ") else None
     except (OSError, ValueError, IndexError):
         return None
+
+
+@contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """The process hangs (SIGSTOP) for the block, and is let go afterwards if it is still there."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
 
 def base_config(services: dict[str, dict[str, Any]], **supervisor: Any) -> dict[str, Any]:

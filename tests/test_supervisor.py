@@ -16,7 +16,7 @@ import psutil
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
 from grace_tui.supervisor.probes import tcp_probe
-from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, wait_for
+from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, stopped, wait_for
 
 
 def test_kill_restart_resolved(tmp_path):
@@ -158,14 +158,8 @@ def test_port_check_failure_restarts_a_hung_service(tmp_path):
                                    "failures_before_incident": 2}}, check_interval=0.2)
     with Harness(tmp_path, config) as h:
         first = wait_for(lambda: banner_pid(port), what="echo up")
-        os.kill(first, signal.SIGSTOP)
-        try:
+        with stopped(first):
             incident = wait_for(lambda: h.ended("port_unreachable"), what="port_unreachable ended")[0]
-        finally:
-            try:
-                os.kill(first, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         assert incident.state == "resolved"
         assert banner_pid(port) not in (None, first)
 
@@ -178,15 +172,9 @@ def test_accept_timeout_restarts_a_hung_service_with_room_in_its_backlog(tmp_pat
                                    "accept_timeout": 0.3, "failures_before_incident": 2}}, check_interval=0.2)
     with Harness(tmp_path, config) as h:
         first = wait_for(lambda: banner_pid(port), what="echo up")
-        os.kill(first, signal.SIGSTOP)
-        try:
+        with stopped(first):
             assert tcp_probe(port, 1.0).connect_ms is not None  # the handshake alone says nothing
             incident = wait_for(lambda: h.ended("port_unreachable"), what="port_unreachable ended")[0]
-        finally:
-            try:
-                os.kill(first, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         assert incident.state == "resolved" and "did not accept()" in incident.summary
         assert banner_pid(port) not in (None, first)
 

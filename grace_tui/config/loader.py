@@ -188,7 +188,8 @@ class _Validator:
                     "max_threshold_change_pct", "max_sensitivity_change_pct"}
         if key in positive and value <= 0:
             self.error(path, f"must be greater than 0, got {value}")
-        if key in ("accept_timeout", "backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu") and value < 0:
+        non_negative = ("accept_timeout", "backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu")
+        if key in non_negative and value < 0:
             self.error(path, f"must not be negative, got {value}")
         if key in ("port", "metrics_port", "http_status") and not (1 <= value <= 65535):
             self.error(path, f"must be between 1 and 65535, got {value}")

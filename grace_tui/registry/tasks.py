@@ -154,8 +154,6 @@ class Registry:
     def close(self) -> None:
         if not self.database.is_closed():
             self.database.close()
-        if hasattr(self.database, "close_idle"):
-            self.database.close_idle()  # the pool's spare connections (and their file handles)
 
     # ------------------------------------------------------------------ writing
     def start_task(
