@@ -244,14 +244,15 @@ class Supervisor:
                 runner.post("start", "process gone")
             return None
         sample: dict[str, Any] = {}
+        # A failure is detected when its probe has answered, not when the round began: a timeout takes seconds.
         if svc.port:
             probe = tcp_probe(svc.port, svc.connect_timeout, svc.accept_timeout)
             sample["connect_ms"] = ms = probe.connect_ms
             self._threshold(runner, "port_unreachable", ms is None or probe.accepted is False,
-                            svc.failures_before_incident, now, lambda: _port_words(runner.name, svc, probe))
+                            svc.failures_before_incident, time.time(), lambda: _port_words(runner.name, svc, probe))
         if svc.http_url:
             ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
-            self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, now, lambda: (
+            self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, time.time(), lambda: (
                 f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, f"HTTP check passes: {what}"))
         sample.update(self._resources(runner, now))
         runner.last_sample = sample
