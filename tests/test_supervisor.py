@@ -15,7 +15,7 @@ import psutil
 
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
-from grace_tui.supervisor.probes import tcp_probe
+from grace_tui.supervisor.probes import proc_net_tcp_lookup, sock_diag_lookup, tcp_probe
 from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, stopped, wait_for
 
 
@@ -196,6 +196,9 @@ def test_probe_tells_a_listener_that_accepts_from_one_that_does_not():
         assert tcp_probe(deferred.getsockname()[1], 1.0, 0.3).accepted is True
         assert tcp_probe(serving.getsockname()[1], 1.0, 10.0).accepted is True
         assert tcp_probe(never.getsockname()[1], 1.0).accepted is None  # not asked
+        with socket.create_connection(never.getsockname()) as client:  # sock_diag and /proc/net/tcp agree
+            ends = never.getsockname()[1], client.getsockname()[1]
+            assert sock_diag_lookup(*ends) == proc_net_tcp_lookup(*ends) == (1, 0)  # established, no inode
 
 
 def test_resource_threshold_opens_incident(tmp_path):

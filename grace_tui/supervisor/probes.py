@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
@@ -38,22 +39,53 @@ def tcp_probe(port: int, timeout: float, accept_timeout: float = 0.0, host: str 
 
 
 def waiting_in_accept_queue(port: int, peer_port: int) -> bool:
-    """Is the connection from `peer_port` to `port` established but not yet accept()ed?
+    """Is the connection from 127.0.0.1:`peer_port` to `port` established but not yet accept()ed?
 
-    The listener's side of such a connection belongs to no file yet: inode 0 in /proc/net/tcp
-    (tcp6 for a listener on ::). A connection held back by TCP_DEFER_ACCEPT is not established
-    there, so it does not count: a server waiting for the client to speak is not hung."""
+    The listener's side of such a connection belongs to no file yet: its inode is 0. A connection
+    held back by TCP_DEFER_ACCEPT is not established yet, so it does not count: a server waiting
+    for the client to speak is not hung. Asked of sock_diag for this one connection (about 20 µs
+    however many sockets the host has), else read from /proc/net/tcp."""
+    try:
+        found = sock_diag_lookup(port, peer_port)
+    except OSError:  # no sock_diag here
+        found = proc_net_tcp_lookup(port, peer_port)
+    return found == (TCP_ESTABLISHED, 0)
+
+
+TCP_ESTABLISHED = 1
+_SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, _NETLINK_SOCK_DIAG = 20, 1, 4
+_LOOPBACK = socket.inet_aton("127.0.0.1").ljust(16, b"\0")
+
+
+def sock_diag_lookup(port: int, peer_port: int) -> tuple[int, int] | None:
+    """(state, inode) of the server's side of a loopback connection, by an exact sock_diag
+    lookup (inet_diag_req_v2; dual-stack listeners are found too). Once the connection is gone
+    the kernel answers with the listener (LISTEN) or an error (None)."""
+    sockid = struct.pack("!HH", port, peer_port) + _LOOPBACK + _LOOPBACK + struct.pack("=III", 0, 0xFFFFFFFF,
+                                                                                      0xFFFFFFFF)
+    request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+    header = struct.pack("=LHHLL", 16 + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1, 0)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as netlink:
+        netlink.settimeout(1.0)
+        netlink.send(header + request)
+        reply = netlink.recv(8192)
+    if struct.unpack_from("=H", reply, 4)[0] != _SOCK_DIAG_BY_FAMILY:
+        return None  # an error reply
+    return reply[17], struct.unpack_from("=I", reply, 16 + 68)[0]  # inet_diag_msg: state, inode
+
+
+def proc_net_tcp_lookup(port: int, peer_port: int) -> tuple[int, int] | None:
     local, remote = f":{port:04X}", f":{peer_port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # tcp6 for a listener on ::
         try:
             text = read_proc(table).decode("ascii", "replace")
         except OSError:
             continue
         for line in text.splitlines()[1:]:
             fields = line.split()
-            if fields[1].endswith(local) and fields[2].endswith(remote) and fields[3] == "01":
-                return fields[9] == "0"
-    return False
+            if fields[1].endswith(local) and fields[2].endswith(remote):
+                return int(fields[3], 16), int(fields[9])
+    return None
 
 
 def port_accepting(port: int, timeout: float = 0.2) -> bool:
