@@ -16,6 +16,7 @@ from there.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -150,7 +151,9 @@ mb.psutil = _PsutilWithRunTime()
 def overhead(kind: str, a: argparse.Namespace) -> dict:
     """One harness overhead window, plus the scheduler's CPU time over the same window."""
     RUN_NS.clear()
+    STOPPED.clear()
     result = mb.mode_overhead(args_for(kind, "overhead", a))
+    result.update(STOPPED)
     if len(RUN_NS) == 2:
         result["cpu_sched_s"] = (RUN_NS[1] - RUN_NS[0]) / 1e9
     return result
@@ -169,6 +172,13 @@ def _factory(kind, profile, n, base_port, **kw):
         sup = GraceSupervised(n, base_port, LEARNING_OFF)
     else:
         sup = _original(kind, profile, n, base_port, **kw)
+    stop = sup.stop
+
+    def count_then_stop(keep=False):  # before the harness deletes the run dir
+        STOPPED.update(restarts=restarts(sup), incidents=incidents_opened(sup))
+        return stop(keep)
+
+    sup.stop = count_then_stop
     if WARMUP_S:
         start = sup.start
 
@@ -178,6 +188,31 @@ def _factory(kind, profile, n, base_port, **kw):
 
         sup.start = start_then_settle
     return sup
+
+
+STOPPED: dict = {}  # what the last supervisor did while it ran, read as it is stopped
+
+
+def restarts(sup) -> int:
+    """Echo-server starts beyond the first of each (their --startlog), whoever supervised them."""
+    starts = 0
+    for i in range(sup.n):
+        try:
+            starts += len(Path(f"{sup.run}/echo{i}.starts").read_text().splitlines())
+        except OSError:
+            pass
+    return max(0, starts - sup.n)
+
+
+def incidents_opened(sup) -> int | None:
+    """Distinct incidents in grace-tui's incidents.jsonl; None for supervisord."""
+    if not isinstance(sup, GraceSupervised):
+        return None
+    try:
+        lines = Path(f"{sup.run}/state/incidents.jsonl").read_text().splitlines()
+    except OSError:
+        return 0
+    return len({json.loads(line).get("incident") for line in lines if line.strip()} - {None})
 
 
 _original = mb.Supervised
@@ -219,7 +254,9 @@ def median_overhead(windows: list[dict]) -> dict:
             "sched_s": sched[mid], "sched_range": (sched[0], sched[-1]), "window_s": windows[mid].get("window_s", 0.0),
             "cpu_pct_of_one_core": 100.0 * cpu[mid] / (windows[mid].get("window_s") or 1.0),
             "vm_hwm_kb": hwm[mid], "hwm_range": (hwm[0], hwm[-1]),
-            "services_up_after": min(w.get("services_up_after", 0) for w in windows), "windows": len(windows)}
+            "services_up_after": min(w.get("services_up_after", 0) for w in windows), "windows": len(windows),
+            "restarts": sum(w.get("restarts", 0) for w in windows),
+            "incidents": sum(w.get("incidents") or 0 for w in windows)}
 
 
 def _cpu(o: dict) -> str:
@@ -310,6 +347,9 @@ def main() -> int:
         f"{_ratio(so['vm_hwm_kb'], lo['vm_hwm_kb'])} |",
         f"| services up after every window (fewest) | {go['services_up_after']}/{a.n}, learning sampling off "
         f"{lo['services_up_after']}/{a.n} | {so['services_up_after']}/{a.n} | |",
+        f"| restarts during the overhead runs (echo-server starts beyond the first, all windows) | "
+        f"{go['restarts']} ({go['incidents']} incidents), learning sampling off {lo['restarts']} "
+        f"({lo['incidents']} incidents) | {so['restarts']} | |",
     ]
     table = "\n".join(rows)
     steps = ["| import | VmRSS after | added |", "|---|---|---|"]
