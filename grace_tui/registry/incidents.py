@@ -218,6 +218,30 @@ def all_incidents(since: float | None = None) -> list[IncidentView]:
     return [IncidentView.from_row(r) for r in query.order_by(Incident.detected_at)]
 
 
+@dataclass(frozen=True)
+class HealingColumns:
+    """What the healing figures are computed from: counts and the MTTR/MTTA values alone, so
+    the metrics file, re-rendered at every incident change, never loads a year of incidents."""
+
+    by_kind: dict[str, int]
+    by_state: dict[str, int]
+    attempts: int
+    mttr_s: list[float]  # of resolved incidents
+    mtta_s: list[float]  # of acknowledged incidents
+
+
+def healing_columns() -> HealingColumns:
+    def counts(column: peewee.Field) -> dict[str, int]:
+        return dict(Incident.select(column, peewee.fn.COUNT(Incident.id)).group_by(column).tuples())
+
+    def values(column: peewee.Field, *where: Any) -> list[float]:
+        return [v for (v,) in Incident.select(column).where(column.is_null(False), *where).tuples()]
+
+    return HealingColumns(counts(Incident.kind), counts(Incident.state),
+                          int(Incident.select(peewee.fn.SUM(Incident.attempts)).scalar() or 0),
+                          values(Incident.mttr_s, Incident.state == "resolved"), values(Incident.mtta_s))
+
+
 def incidents_changed_since(ts: float, limit: int = 200) -> list[IncidentView]:
     query = Incident.select().where(Incident.updated_at > ts).order_by(Incident.updated_at).limit(limit)
     return [IncidentView.from_row(r) for r in query]

@@ -9,7 +9,7 @@ from typing import Any
 
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import incidents as store
-from grace_tui.registry.incidents import IncidentView
+from grace_tui.registry.incidents import HealingColumns
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -21,18 +21,17 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[index]
 
 
-def summarize(incidents: list[IncidentView]) -> dict[str, Any]:
-    mttr = [i.mttr_s for i in incidents if i.state == "resolved" and i.mttr_s is not None]
-    mtta = [i.mtta_s for i in incidents if i.mtta_s is not None]
-    ended = [i for i in incidents if i.state in ("resolved", "failed")]
-    resolved = sum(1 for i in incidents if i.state == "resolved")
+def summarize(columns: HealingColumns) -> dict[str, Any]:
+    mttr, mtta = columns.mttr_s, columns.mtta_s
+    resolved = columns.by_state.get("resolved", 0)
+    ended = resolved + columns.by_state.get("failed", 0)
     return {
-        "incidents_total": len(incidents),
-        "by_kind": dict(Counter(i.kind for i in incidents)),
-        "by_state": dict(Counter(i.state for i in incidents)),
+        "incidents_total": sum(columns.by_state.values()),
+        "by_kind": columns.by_kind,
+        "by_state": columns.by_state,
         "resolved": resolved,
-        "success_rate": (resolved / len(ended)) if ended else None,
-        "remediation_attempts": sum(i.attempts for i in incidents),
+        "success_rate": (resolved / ended) if ended else None,
+        "remediation_attempts": columns.attempts,
         "mttr_s": {
             "count": len(mttr),
             "average": statistics.fmean(mttr) if mttr else None,
@@ -66,7 +65,7 @@ def jsonl_summary(path) -> dict[str, Any]:
 
 def build(ctx) -> dict[str, Any]:
     ctx.registry  # opens the database
-    data = summarize(store.all_incidents())
+    data = summarize(store.healing_columns())
     jsonl = jsonl_summary(ctx.paths.incidents_jsonl)
     data["jsonl"] = jsonl
     data["jsonl_agrees"] = (jsonl["incidents_total"] == data["incidents_total"]

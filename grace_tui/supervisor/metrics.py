@@ -22,7 +22,7 @@ def _label(value: str) -> str:
 
 
 def render(sup: "Supervisor") -> str:
-    data = summarize(store.all_incidents())
+    data = summarize(store.healing_columns())
     out: list[str] = []
 
     def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float | None]]) -> None:
