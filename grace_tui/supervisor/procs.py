@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -259,8 +260,6 @@ def verify_identity(pid: int | None, service: ServiceConfig) -> tuple[bool, str]
 
 
 def _same_program(exe: str, configured: str) -> bool:
-    import shutil  # here: it loads bz2/lzma/zlib, half a megabyte an idle supervisor never needs
-
     path = configured if os.sep in configured else (shutil.which(configured) or configured)
     try:
         return os.path.realpath(path) == os.path.realpath(exe)
