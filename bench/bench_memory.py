@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,14 +95,8 @@ def status_kb(pid: int) -> dict[str, int]:
         return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=20, help="services (and their series)")
-    p.add_argument("--settle", type=float, default=20.0, help="seconds after start and after each job")
-    p.add_argument("--incidents", type=int, default=20000, help="resolved incidents in the history (a year's)")
-    a = p.parse_args()
-    deps = ensure_grace()
-    work = Path(tempfile.mkdtemp(prefix="grace-bench-memory-"))
+def measure(a: argparse.Namespace, work: Path, deps: str) -> None:
+    """Fill a state dir in `work`, run the daemon on it through the steps, print the table."""
     state = work / "state"
     t0 = time.monotonic()
     n_series = subprocess.run([GRACE_PY, "-c", FILL, str(state), str(a.n), str(DAY_S), str(STEP_S),
@@ -151,6 +146,20 @@ def main() -> int:
     for label, kb, took in rows:
         print(f"| {label} | {kb['VmRSS'] / 1024:.1f} MB | {kb['VmHWM'] / 1024:.1f} MB | "
               f"{'-' if took is None else f'{took:.1f} s'} |")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=20, help="services (and their series)")
+    p.add_argument("--settle", type=float, default=20.0, help="seconds after start and after each job")
+    p.add_argument("--incidents", type=int, default=20000, help="resolved incidents in the history (a year's)")
+    a = p.parse_args()
+    deps = ensure_grace()
+    work = Path(tempfile.mkdtemp(prefix="grace-bench-memory-"))
+    try:
+        measure(a, work, deps)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
