@@ -46,6 +46,9 @@ def test_daemon_heals_locks_and_stops(tmp_path):
     assert banner_pid(port) is None  # managed service stopped with the daemon
     text = (tmp_path / "daemon.log").read_text()
     assert "supervising 1 service" in text and "Traceback" not in text
+    # The journal tells the incident's story: opened, what was done, how long it took to heal.
+    assert "WARNING grace_tui.incidents.log: incident " in text and "(process_down, echo) opened, high: " in text
+    assert "remediation: restart: spawned PID" in text and "(process_down, echo) resolved in " in text
     assert oct((state / "incidents.jsonl").stat().st_mode & 0o777) == "0o600"
     verified = _cli("audit", "verify", "--state-dir", str(state))  # a chain hashed without OpenSSL
     assert verified.returncode == 0, verified.stdout + verified.stderr

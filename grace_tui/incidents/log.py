@@ -7,6 +7,7 @@ Subsystems (supervisor, learning, inventory) only ever call this class.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -19,6 +20,12 @@ from grace_tui.registry import incidents as store
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
 from grace_tui.registry.ids import iso
 from grace_tui.users import current_user
+
+log = logging.getLogger(__name__)
+# What the journal (the daemon's stderr) says about each change: a detection or an incident
+# that healing could not end needs a look, the rest is the record.
+STATE_LEVELS = {"failed": logging.ERROR, "escalated": logging.ERROR,
+                "remediating": logging.DEBUG}  # the remediation line that follows says what was done
 
 
 class IncidentLog:
@@ -115,6 +122,7 @@ class IncidentLog:
 
     # ------------------------------------------------------------------ internals
     def _append(self, incident: IncidentView, event: str, message: str, data: dict[str, Any]) -> None:
+        _log_change(incident, event, message)
         self.jsonl.append({
             "ts": iso(time.time()),
             "incident": incident.id,
@@ -153,3 +161,23 @@ class IncidentLog:
         except UserError:
             pass  # the mirror task ended already (e.g. an escalated incident resolving later)
 
+
+def _log_change(incident: IncidentView, event: str, message: str) -> None:
+    """One line per change, like supervisord's and monit's logs: what, which service, how it ended."""
+    about = f"incident {incident.id} ({incident.kind}{', ' + incident.service if incident.service else ''})"
+    if event == "detected":
+        log.warning("%s opened, %s: %s", about, incident.severity, message)
+    elif event == "state" and incident.state == "resolved":
+        log.info("%s resolved in %s: %s", about, _duration(incident.mttr_s), message)
+    elif event == "state":
+        log.log(STATE_LEVELS.get(incident.state, logging.INFO), "%s %s: %s", about, incident.state, message)
+    elif event == "ack":
+        log.info("%s acknowledged by %s%s", about, incident.acked_by, f": {message}" if message else "")
+    else:
+        log.info("%s %s: %s", about, event, message)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
