@@ -94,6 +94,42 @@ def test_port_in_use_by_stale_instance_is_freed(tmp_path):
             stale.wait()
 
 
+PREFORK_SERVER = """
+import os, socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(64)
+if os.fork() == 0:  # the worker shares the listening socket, as in a prefork server
+    while True:
+        conn, _ = srv.accept()
+        conn.sendall(b"PID %d\\n" % os.getpid())
+        conn.close()
+time.sleep(3600)  # the master serves nothing: every connection reaches the worker
+"""
+
+
+def test_exit_with_the_port_still_held_frees_it_instead_of_restarting_blind(tmp_path):
+    # The master is killed, its worker keeps the port: a plain restart could not bind. The
+    # worker is an instance of the service (same argv, same user), so it is the one freed.
+    port = free_port()
+    script = tmp_path / "prefork.py"
+    script.write_text(PREFORK_SERVER)
+    argv = [PY, "-I", str(script), str(port)]
+    with Harness(tmp_path, base_config({"prefork": {"command": argv, "port": port}})) as h:
+        worker = wait_for(lambda: banner_pid(port), what="prefork worker up")
+        master = h.runner("prefork").pid
+        assert worker != master
+        os.kill(master, signal.SIGKILL)
+        incident = wait_for(lambda: h.ended("port_in_use"), what="port_in_use ended")[0]
+        assert incident.state == "resolved", incident.summary
+        assert f"process {master} was killed by SIGKILL" in incident.summary
+        assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+        new_worker = wait_for(lambda: banner_pid(port), what="new worker up")
+        assert new_worker != worker and psutil.Process(new_worker).ppid() == h.runner("prefork").pid
+        assert h.incidents_of("process_down") == []
+
+
 def test_port_holder_with_other_identity_is_left_alone(tmp_path):
     port = free_port()
     holder = subprocess.Popen(echo_argv(port, "--not-the-service"), start_new_session=True)

@@ -158,8 +158,15 @@ class ServiceRunner:
         if uptime >= self.service.min_uptime:
             self.restart_times.clear()  # it ran healthily: start the backoff afresh
         self.message = f"{how} after {uptime:.3f}s"
-        self.heal("process_down", f"{self.name}: process {pid} {how}",
-                  {"pid": pid, "exit_code": code, "uptime_s": round(uptime, 3)}, detected_at)
+        detail = {"pid": pid, "exit_code": code, "uptime_s": round(uptime, 3)}
+        if self.service.port and port_accepting(self.service.port):
+            # Its listening socket outlived it (a forked worker, another instance): a restart could
+            # not bind. Free the port from a verified instance, as at start, or leave it and say so.
+            self.heal("port_in_use", f"{self.name}: process {pid} {how}; port {self.service.port} is still held",
+                      {**detail, "port": self.service.port, "holders": procs.port_holders(self.service.port)},
+                      detected_at)
+            return
+        self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
 
     def _on_check_failed(self, kind: str, summary: str, detail: dict[str, Any], detected_at: float) -> None:
         if self.state in ("escalated", "stopped") or self.silenced():
