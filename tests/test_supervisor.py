@@ -95,7 +95,7 @@ def test_port_in_use_by_stale_instance_is_freed(tmp_path):
 
 
 PREFORK_SERVER = """
-import os, socket, sys, time
+import os, signal, socket, sys
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", int(sys.argv[1])))
@@ -105,7 +105,7 @@ if os.fork() == 0:  # the worker shares the listening socket, as in a prefork se
         conn, _ = srv.accept()
         conn.sendall(b"PID %d\\n" % os.getpid())
         conn.close()
-time.sleep(3600)  # the master serves nothing: every connection reaches the worker
+signal.pause()  # the master serves nothing: every connection reaches the worker
 """
 
 
