@@ -130,7 +130,7 @@ class ServiceRunner:
             return
         if self.service.port and port_accepting(self.service.port):
             self.heal("port_in_use", f"{self.name}: port {self.service.port} is held by another process",
-                      {"port": self.service.port, "holders": procs.port_holders(self.service.port)}, time.time())
+                      self._port_holders(), time.time())
             return
         if self.service.mode == "watched":
             self.heal("process_down", f"{self.name}: process not found", {"reason": reason}, time.time())
@@ -163,10 +163,12 @@ class ServiceRunner:
             # Its listening socket outlived it (a forked worker, another instance): a restart could
             # not bind. Free the port from a verified instance, as at start, or leave it and say so.
             self.heal("port_in_use", f"{self.name}: process {pid} {how}; port {self.service.port} is still held",
-                      {**detail, "port": self.service.port, "holders": procs.port_holders(self.service.port)},
-                      detected_at)
+                      {**detail, **self._port_holders()}, detected_at)
             return
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
+
+    def _port_holders(self) -> dict[str, Any]:
+        return {"port": self.service.port, "holders": procs.port_holders(self.service.port)}
 
     def _on_check_failed(self, kind: str, summary: str, detail: dict[str, Any], detected_at: float) -> None:
         if self.state in ("escalated", "stopped") or self.silenced():
