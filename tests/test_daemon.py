@@ -82,4 +82,4 @@ def test_daemon_reloads_its_config_on_sighup(tmp_path):
     text = (tmp_path / "daemon.log").read_text()
     # The watcher may have applied the edit first; then SIGHUP finds the file unchanged.
     assert f"SIGHUP: {config.resolve()}: applied" in text or f"SIGHUP: {config.resolve()}: unchanged" in text
-    assert "Traceback" not in text
+    assert "config applied: added s1\n" in text and "Traceback" not in text

@@ -102,7 +102,8 @@ class Supervisor:
                 self._add(config.services[name])
         self.metrics.reconfigure()
         summary = {"added": added, "removed": removed, "changed": changed}
-        log.info("config applied: %s", summary)
+        log.info("config applied: %s", "; ".join(f"{what} {', '.join(names)}" for what, names in summary.items()
+                                                 if names) or "no service changed")
         self.events.publish("config", "applied", summary)
         self._kick.set()
         return summary
