@@ -83,3 +83,28 @@ def test_daemon_reloads_its_config_on_sighup(tmp_path):
     # The watcher may have applied the edit first; then SIGHUP finds the file unchanged.
     assert f"SIGHUP: {config.resolve()}: applied" in text or f"SIGHUP: {config.resolve()}: unchanged" in text
     assert "config applied: added s1\n" in text and "Traceback" not in text
+
+
+def test_daemon_logs_for_the_journal_when_stderr_is_the_journal(tmp_path):
+    # systemd names the stream it connected in JOURNAL_STREAM; then no time stamp, and a <N> priority.
+    port = free_port()
+    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+    config = tmp_path / "config.toml"
+    config.write_text(f"[host]\nenabled = false\n[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    log = open(tmp_path / "journal.log", "w")
+    st = os.fstat(log.fileno())
+    env = {**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+    daemon = subprocess.Popen([sys.executable, "-m", "grace_tui", "daemon", "--config", str(config),
+                               "--state-dir", str(tmp_path / "state")], stderr=log, env=env)
+    try:
+        first = wait_for(lambda: banner_pid(port), what="service up under the daemon")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: "resolved in" in (tmp_path / "journal.log").read_text(), what="incident resolved")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+        log.close()
+    lines = (tmp_path / "journal.log").read_text().splitlines()
+    assert "<6>INFO grace_tui.supervisor.core: supervising 1 service(s)" in lines
+    assert any(line.startswith("<4>WARNING grace_tui.incidents.log: incident ") for line in lines)
+    assert all(line.startswith(("<6>", "<4>")) for line in lines), lines

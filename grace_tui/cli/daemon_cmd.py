@@ -37,10 +37,36 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
+class JournalFormatter(logging.Formatter):
+    """For stderr read by journald: it stamps the time itself and takes a leading <N> as the
+    line's syslog priority, so `journalctl -p warning` lists the incidents and not the routine."""
+
+    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{self.PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def _stderr_is_journal() -> bool:
+    """systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected; compare, as systemd.exec(5)
+    advises, so a stderr redirected elsewhere by a wrapper is not taken for the journal."""
+    try:
+        dev, inode = (int(x) for x in os.environ["JOURNAL_STREAM"].split(":"))
+        st = os.fstat(2)
+    except (KeyError, ValueError, OSError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, inode)
+
+
 def cmd_daemon(ctx: Context) -> int:
     _limit_malloc_arenas()
-    logging.basicConfig(level=getattr(logging, ctx.args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JournalFormatter() if _stderr_is_journal() else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, ctx.args.log_level.upper()), handlers=[handler])
     from grace_tui.config import load_config
 
     load_config(ctx.config_path)  # fail fast, before taking the lock, on a bad config
