@@ -54,6 +54,21 @@ def incident_rows(app: GraceApp) -> int:
     return app.panel("incidents").table.row_count
 
 
+def test_header_counts_only_incidents_resolved_since_local_midnight(engine):
+    from grace_tui.tui.data import local_midnight
+
+    now = time.time()
+    midnight = local_midnight(now)
+    log = engine.incidents
+    for detected, healed in ((midnight + 1, 0.5), (midnight + 2, 1.5), (midnight - 7200, 9.0)):  # 1 of 3 yesterday
+        incident = log.open("process_down", "high", "web: process exited", service="web", detected_at=detected)
+        log.resolve(incident.id, at=detected + healed)
+    log.open("process_down", "high", "api: process exited", service="api", detected_at=midnight + 3)  # still open
+    overview = RegistrySource(engine.registry, host="test-host").load({"incident"}, now)["overview"]
+    assert overview.resolved_today == 2 and overview.mttr_today_s == pytest.approx(1.0)
+    assert overview.open_count == 1
+
+
 def test_acknowledge_with_reason_is_recorded(engine):
     incident = engine.incidents.open("process_down", "critical", "web exited with status 1", service="web")
 

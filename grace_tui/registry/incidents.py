@@ -251,8 +251,9 @@ def last_incident_change() -> float:
     return Incident.select(peewee.fn.MAX(Incident.updated_at)).scalar() or 0.0
 
 
-def resolved_since(ts: float, limit: int = 10000) -> list[IncidentView]:
-    """Incidents resolved at or after `ts` (e.g. local midnight, for today's MTTR)."""
-    query = (Incident.select().where(Incident.state == "resolved", Incident.ended_at >= ts)
-             .order_by(Incident.ended_at.desc()).limit(limit))
-    return [IncidentView.from_row(r) for r in query]
+def resolved_since(ts: float) -> tuple[int, float | None]:
+    """How many incidents were resolved at or after `ts` (local midnight: the pane's header), and
+    their mean MTTR; counted by the database, re-read at every incident change."""
+    count, mttr = (Incident.select(peewee.fn.COUNT(Incident.id), peewee.fn.AVG(Incident.mttr_s))
+                   .where(Incident.state == "resolved", Incident.ended_at >= ts).tuples().get())
+    return count, mttr

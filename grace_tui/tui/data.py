@@ -149,10 +149,6 @@ def local_midnight(now: float) -> float:
     return day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 class RegistrySource:
     """Reads the pane's data from the registry of one state dir."""
 
@@ -176,14 +172,14 @@ class RegistrySource:
             if "incidents" in parts:
                 ended = [i for i in incident_store.list_incidents(INCIDENT_LIMIT) if not i.is_open]
                 out["incidents"] = open_now + ended
-            resolved = incident_store.resolved_since(local_midnight(now))
+            resolved_today, mttr_today_s = incident_store.resolved_since(local_midnight(now))
             out["overview"] = Overview(
                 host=self.host,
                 boot_time=self.boot_time(),
                 open_count=len(open_now),
                 acked_count=sum(1 for i in open_now if i.acknowledged),
-                resolved_today=len(resolved),
-                mttr_today_s=mean([i.mttr_s for i in resolved if i.mttr_s is not None]),
+                resolved_today=resolved_today,
+                mttr_today_s=mttr_today_s,
             )
         if "tasks" in parts or "learning" in parts:
             # One pair of indexed queries serves both panels; a per-subsystem "recent" query
