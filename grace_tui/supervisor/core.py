@@ -248,8 +248,8 @@ class Supervisor:
         # A failure is detected when its probe has answered, not when the round began: a timeout takes seconds.
         if svc.port:
             probe = tcp_probe(svc.port, svc.connect_timeout, svc.accept_timeout)
-            sample["connect_ms"] = ms = probe.connect_ms
-            self._threshold(runner, "port_unreachable", ms is None or probe.accepted is False,
+            sample["connect_ms"] = probe.connect_ms
+            self._threshold(runner, "port_unreachable", not probe.ok,
                             svc.failures_before_incident, time.time(), lambda: _port_words(runner.name, svc, probe))
         if svc.http_url:
             ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)

@@ -15,6 +15,10 @@ class TcpProbe(NamedTuple):
     connect_ms: float | None  # None: nothing completed the handshake
     accepted: bool | None  # did the process accept() the connection? None: not asked
 
+    @property
+    def ok(self) -> bool:
+        return self.connect_ms is not None and self.accepted is not False
+
 
 def tcp_probe(port: int, timeout: float, accept_timeout: float = 0.0, host: str = "127.0.0.1") -> TcpProbe:
     """Connect to an IPv4 address; with `accept_timeout`, also wait that long for the listening

@@ -442,8 +442,7 @@ class ServiceRunner:
         port, svc = self.service.port, self.service
         if port:
             def healthy() -> bool:
-                probe = tcp_probe(port, 0.2, svc.accept_timeout)
-                if probe.connect_ms is None or probe.accepted is False or not self.is_running():
+                if not (tcp_probe(port, 0.2, svc.accept_timeout).ok and self.is_running()):
                     return False
                 return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
 
