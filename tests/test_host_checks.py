@@ -24,10 +24,11 @@ def test_disk_low_opens_shows_on_the_host_row_and_resolves(tmp_path: Path) -> No
     with Harness(tmp_path, host_config(min_free_pct=100.0)) as h:
         incident = wait_for(lambda: incident_store.open_incidents(kind="disk_low"), what="disk_low incident")[0]
         assert incident.detail["mount"] == "/" and 0 <= incident.detail["free_pct"] < 100
-        row = wait_for(lambda: (r := service_rows.get_service(HOST_ROW)) and r.state == "degraded" and r,
-                       what="host row degraded")
+        row = wait_for(lambda: (r := service_rows.get_service(HOST_ROW)) and r.state == "degraded"
+                       and r.cpu_pct is not None and r,  # CPU: once a window long enough to count has passed
+                       what="host row degraded, with its CPU")
         assert row.mode == "host" and "/ " in row.message and "% free" in row.message
-        assert row.cpu_pct is not None and row.rss_bytes > 0 and row.history["rss"]
+        assert row.rss_bytes > 0 and row.history["rss"] and row.history["cpu"][-1] == round(row.cpu_pct, 1)
 
         h.sup.apply_config(config_from_dict(host_config(min_free_pct=0.0), source="<test>"))
         wait_for(lambda: incident_store.get_incident(incident.id).state == "resolved", what="disk_low resolved")

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from grace_tui.errors import ConfigError
-from grace_tui.learning.sampler import MetricSampler, dir_bytes
+from grace_tui.learning.sampler import MetricSampler, dir_bytes, host_samples
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
 from grace_tui.registry.metrics import Sample
@@ -39,7 +39,8 @@ def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
         service.kill()
         service.wait()
         service.stdout.close()
-    assert {"host.cpu_pct", "host.mem_used", "host.load1", f"disk:{tmp_path}"} <= set(taken)
+    assert {"host.mem_used", "host.load1", f"disk:{tmp_path}"} <= set(taken)
+    assert "host.cpu_pct" not in taken  # no CPU window yet: the sampler was made a moment ago
     assert taken[f"dir:{watched}"] == Sample(f"dir:{watched}", 1000.0, 1500.0, 10_000.0)
     assert taken["host.mem_used"].capacity > taken["host.mem_used"].value > 0
     assert taken["svc:web.rss_bytes"].value > 1_000_000  # a real Python process
@@ -75,12 +76,27 @@ def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
 def test_host_cpu_and_memory_read_from_proc_agree_with_psutil():
     cpu = HostCpu()
     start = time.process_time()
-    while time.process_time() - start < 0.2:  # CPU work, counted in ticks (not a timed assertion)
+    while time.process_time() - start < HostCpu.MIN_WINDOW_S + 0.1:  # CPU work, counted in ticks
         pass
     assert 0 < cpu.percent() <= 100
     available, total = host_memory()
     assert total == psutil.virtual_memory().total
     assert available == pytest.approx(psutil.virtual_memory().available, rel=0.1)
+
+
+def test_host_cpu_says_nothing_over_a_window_too_short_to_count():
+    """At start the host check and the sampler read the CPU a few ms after the baseline: a few
+    10 ms ticks of start-up work would read as 100% busy and feed the anomaly detector a spike."""
+    now = [0.0]
+    cpu = HostCpu(clock=lambda: now[0])
+    now[0] = HostCpu.MIN_WINDOW_S / 10
+    assert cpu.percent() is None
+    assert "host.cpu_pct" not in {s.metric for s in host_samples(1.0, [], cpu.percent())}
+    start = time.process_time()
+    while time.process_time() - start < 0.3:  # CPU work, counted in ticks
+        pass
+    now[0] = HostCpu.MIN_WINDOW_S
+    assert 0 < cpu.percent() <= 100
 
 
 def test_dir_bytes_of_a_missing_dir_is_none(tmp_path):

@@ -190,8 +190,8 @@ def fd_soft_limit(pid: int) -> float | None:
     return float(soft) if soft > 0 and soft != resource.RLIM_INFINITY else None
 
 
-def host_samples(ts: float, disk_paths: list[str], cpu_pct: float) -> list[Sample]:
-    found = [Sample("host.cpu_pct", ts, cpu_pct)]
+def host_samples(ts: float, disk_paths: list[str], cpu_pct: float | None) -> list[Sample]:
+    found = [] if cpu_pct is None else [Sample("host.cpu_pct", ts, cpu_pct)]
     available, total = host_memory()
     found.append(Sample("host.mem_used", ts, total - available, total))
     try:

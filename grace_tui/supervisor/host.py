@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -28,6 +29,7 @@ class HostMonitor:
         self.last: dict[str, Any] = {}
         self.boot_time = psutil.boot_time()  # the host row's "started": fixed until the next boot
         self.cpu = HostCpu()
+        self.last_cpu: float | None = None
         history_len = supervisor.config.supervisor.history
         self.history: dict[str, deque[float]] = {"cpu": deque(maxlen=history_len), "rss": deque(maxlen=history_len)}
 
@@ -77,8 +79,12 @@ class HostMonitor:
     def publish_row(self, used: float) -> None:
         """Show the host itself as a row beside the services: CPU, memory in use, the
         figures its checks read, and whether any host check has an open incident."""
-        cpu = self.cpu.percent()  # since the previous check
-        self.history["cpu"].append(round(cpu, 1))
+        cpu = self.cpu.percent()  # since the previous reading that counted
+        if cpu is None:
+            cpu = self.last_cpu  # too soon to count: keep showing the last figure
+        else:
+            self.last_cpu = cpu
+            self.history["cpu"].append(round(cpu, 1))
         self.history["rss"].append(used)
         state = "degraded" if self.open else "running"
         service_rows.upsert_service(HOST_ROW, mode="host", state=state, pid=None, started_at=self.boot_time,
@@ -106,14 +112,21 @@ class HostCpu:
     the first line of /proc/stat: a quarter of psutil's cost, and a baseline of our own rather
     than one per calling thread."""
 
-    def __init__(self) -> None:
-        self._last = host_cpu_ticks()
+    MIN_WINDOW_S = 0.5  # a start-up burst over a few 10 ms ticks would read as 100% busy
 
-    def percent(self) -> float:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last = host_cpu_ticks()
+        self._last_at = clock()
+
+    def percent(self) -> float | None:
+        """None until MIN_WINDOW_S has passed since the previous reading (which stays the baseline)."""
+        if self._clock() - self._last_at < self.MIN_WINDOW_S:
+            return None
         now = host_cpu_ticks()
         if now is None:
             return psutil.cpu_percent(None)  # no /proc/stat
-        last, self._last = self._last, now
+        last, self._last, self._last_at = self._last, now, self._clock()
         if last is None or now[1] <= last[1]:
             return 0.0
         return min(100.0, max(0.0, (now[0] - last[0]) / (now[1] - last[1]) * 100))
