@@ -35,6 +35,9 @@ def test_kill_restart_resolved(tmp_path):
         assert incident.attempts == 1
         assert "SIGKILL" in incident.summary
         timeline = h.incidents.timeline(incident.id)
+        # in the order it happened, though the resolution is dated at the recovery the verification saw
+        assert [e.type for e in timeline] == ["detected", "state", "remediation", "verification", "state"]
+        assert [e.data.get("state") for e in timeline if e.type == "state"] == ["remediating", "resolved"]
         remediation = [e for e in timeline if e.type == "remediation"][0]
         assert remediation.data["action"] == "restart" and remediation.data["pid"] == second
         assert any(e.type == "verification" and e.data["ok"] for e in timeline)

@@ -206,7 +206,7 @@ def test_live_update_by_event_and_detail_screen(engine):
             engine.incidents.resolve(incident.id)  # the open detail follows the change
             facts = app.screen.query_one("#detail-facts")
             await wait_until(pilot, lambda: "resolved" in str(facts.render()), "the resolution")
-            assert "recovered" in str(timeline.render())
+            assert "→ resolved: recovered" in str(timeline.render())
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, IncidentDetailScreen), "back")
             row = app.panel("incidents").table.get_row(incident.id)

@@ -182,8 +182,9 @@ def add_timeline(incident_id: str, type: str, message: str = "", data: dict[str,
 
 
 def timeline(incident_id: str) -> list[TimelineEntry]:
-    rows = IncidentEvent.select().where(IncidentEvent.incident == incident_id).order_by(IncidentEvent.at,
-                                                                                         IncidentEvent.id)
+    # In the order written, which is the order things happened: an entry's time can be a moment
+    # earlier than the one before it (a resolution is dated at the recovery its verification saw).
+    rows = IncidentEvent.select().where(IncidentEvent.incident == incident_id).order_by(IncidentEvent.id)
     return [TimelineEntry(r.at, r.type, r.message, json.loads(r.data or "{}")) for r in rows]
 
 

@@ -239,7 +239,7 @@ class ServiceRunner:
             if incident_id is None:
                 incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
                                                       check=kind, detail=detail, detected_at=detected_at).id
-            self.sup.incidents.set_state(incident_id, "remediating", f"{action}: {result.message}")
+            self.sup.incidents.set_state(incident_id, "remediating", action)  # the next entry says how it went
             self.sup.incidents.note(incident_id, "remediation", f"{action}: {result.message}", result.data())
             if action == "none" or self.sup.dry_run:
                 self.set_state(self.state, result.message)

@@ -77,12 +77,20 @@ def timeline_text(entries: list[TimelineEntry], t0: float, palette: dict[str, st
         text.append(f"  +{fmt.duration(max(0.0, entry.at - t0)):>7}  ", style="dim")
         colour = palette.get("state-warn") if entry.type == "remediation" else None
         text.append(f"{entry.type:<12}", style=f"bold {colour or ''}".strip())
-        text.append(f" {entry.message}\n")
+        text.append(f" {timeline_message(entry)}\n")
         if entry.type == "remediation":
             attempt_lines(text, entry.data, palette)
     if not entries:
         text.append("  (no entries)\n", style="dim")
     return text
+
+
+def timeline_message(entry: TimelineEntry) -> str:
+    """A state entry leads with the state it moved to: "→ resolved: recovered by restart"."""
+    state = entry.data.get("state") if entry.type == "state" else None
+    if not state:
+        return entry.message
+    return f"→ {state}" + (f": {entry.message}" if entry.message and entry.message != state else "")
 
 
 def attempt_lines(text: Text, data: dict[str, Any], palette: dict[str, str]) -> None:
