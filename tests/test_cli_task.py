@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 from conftest import run_cli
@@ -80,6 +81,13 @@ def test_not_a_database_and_unwritable_state_dir(tmp_path: Path) -> None:
     line = _one_line_error(run_cli("--db", str(notes), "task", "list"))
     assert str(notes) in line and "not a SQLite database" in line
     assert notes.read_text() == "keep me"
+
+    assert "unsupported database 'mysql'" in _one_line_error(run_cli("--db", "mysql://db/x", "task", "list"))
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    line = _one_line_error(run_cli("--db", f"postgresql://nobody@127.0.0.1:{port}/x", "task", "list"))
+    assert "cannot open database" in line and str(port) in line  # libpq's message spans lines
 
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -50,6 +50,10 @@ def connect(target: str | os.PathLike) -> peewee.Database:
     """A peewee Database for a SQLite path or a `sqlite:///` / `postgresql://` URL."""
     target = str(target)
     if _is_url(target):
+        scheme = target.split("://", 1)[0]
+        if not scheme.startswith(("sqlite", "postgres")):  # peewee knows MySQL too; the registry is not tested there
+            raise UserError(f"--db {target}: unsupported database {scheme!r}: use a SQLite path, sqlite:///PATH "
+                            "or postgresql://USER@HOST/DB")
         kwargs = {}
         if target.startswith("sqlite"):
             kwargs = {"pragmas": SQLITE_PRAGMAS, "lock_type": "IMMEDIATE"}

@@ -146,7 +146,8 @@ class Registry:
 
             dbmod.migrate(database, ALL_MODELS)
         except peewee.DatabaseError as exc:
-            raise UserError(f"{target}: cannot open database: {exc}") from None
+            said = " ".join(str(exc).split())  # one line: libpq's messages span several
+            raise UserError(f"{target}: cannot open database: {said}") from None
         if not dbmod._is_url(target):
             _make_private(Path(target))
         return cls(database, events)

@@ -352,7 +352,11 @@ class GraceApp(App[int]):
 
     def _incident_summary(self, incident_id: str) -> str:
         i = self._incident_view(incident_id)
-        return f"{i.severity} {i.kind} {i.service or 'host'}: {i.summary}" if i else incident_id
+        if not i:
+            return incident_id
+        where = i.service or "host"
+        said = i.summary if i.summary.startswith(where) else f"{where}: {i.summary}"  # most name it already
+        return f"{i.severity} {i.kind} · {said}"
 
     # ------------------------------------------------------------------ incident actions
     def action_open_incident(self) -> None:

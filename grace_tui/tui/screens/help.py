@@ -20,8 +20,8 @@ HELP_TEMPLATE = """\
   {move:<16}next / previous panel (or click it)
   {panels:<16}services, incidents, running, completed, learning,
                   learned (per action: tries, success, median TTR)
-  up, down, pgup  move in a panel (the mouse wheel works too); ctrl+end:
-                  last row (in Completed: loads older tasks)
+  up, down, pgup  move in a panel (the mouse wheel works too)
+  ctrl+end        last row (in Completed: loads older tasks)
 
 [b]On an incident[/b]
   {detail:<16}detail: timeline, each attempt's command and output
@@ -37,7 +37,7 @@ HELP_TEMPLATE = """\
 [b]Anywhere[/b]
   {filter:<16}filter the current panel (enter keeps, esc clears)
   {theme:<16}next theme (remembered in the state dir)
-  {reload-config:<16}reload the config file now (else within 10 s)
+  {reload-config:<16}reload the config file now (a saved edit: within 10 s)
   ctrl+p          command palette: every action by name
   {help:<16}this help            {quit}  quit
 
