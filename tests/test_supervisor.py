@@ -173,6 +173,21 @@ def test_crash_loop_escalates_stays_stopped_and_ack_rearms(tmp_path):
         wait_for(lambda: runner.restarts > restarts, what="re-armed after ack")
 
 
+def test_a_service_without_a_port_is_recovered_only_once_it_has_lived_min_uptime(tmp_path):
+    """Without a port to answer, 'alive' is all there is: a process that dies 0.3 s after each start
+    must not count as healed every time (three resolved incidents and a 100% success rate)."""
+    config = base_config({"dies": {
+        "command": [PY, "-c", "import time; time.sleep(0.3)"], "min_uptime": 1.0, "restart_budget": 2,
+        "backoff_initial": 0.02, "backoff_max": 0.05}})
+    with Harness(tmp_path, config) as h:
+        loop = wait_for(lambda: h.incidents_of("crash_loop"), what="crash_loop incident")[0]
+        downs = wait_for(lambda: h.ended("process_down"), what="process_down ended")
+        assert [i.state for i in downs] == ["failed"]  # one incident, every attempt in it, never resolved
+        assert downs[0].id == loop.detail["caused_by"] and downs[0].attempts == 2
+        verifications = [e for e in h.incidents.timeline(downs[0].id) if e.type == "verification"]
+        assert verifications and not any(e.data["ok"] for e in verifications)
+
+
 def test_dry_run_changes_nothing(tmp_path):
     port = free_port()
     config = base_config({"echo": {"command": echo_argv(port), "port": port}})

@@ -437,7 +437,8 @@ class ServiceRunner:
         return procs.alive(self.pid)
 
     def verify(self) -> float | None:
-        """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
+        """Recovery = process alive and its port accepting; without a port, alive for min_uptime (a
+        process that dies at start would otherwise count as healed). Returns when verified."""
         _release_db_connection()  # for the wait
         port, svc = self.service.port, self.service
         if port:
@@ -447,7 +448,7 @@ class ServiceRunner:
                 return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
 
             return wait_until(healthy, svc.start_timeout, self.is_running)
-        ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
+        ok = wait_until(lambda: False, self.service.min_uptime, self.is_running)
         return time.time() if ok is None and self.is_running() else None
 
     def stop_process(self) -> None:
