@@ -48,7 +48,7 @@ class ServiceConfig:
     start_timeout: float = 10.0
     stop_timeout: float = 5.0
     min_uptime: float = 1.0  # a process that lived this long was healthy: its exit resets the backoff, and
-    # without a port it is how a restart is verified
+    # an incident is resolved once the restarted process has lived this long
     restart_budget: int = 5
     restart_window: float = 60.0
     backoff_initial: float = 0.5

@@ -90,6 +90,7 @@ class ServiceRunner:
         self.last_sample: dict[str, Any] = {}
         self.message = ""
         self._ignore_exit: set[int] = set()  # PIDs we stopped on purpose
+        self._current_exited = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name=f"grace-svc-{self.name}", daemon=True)
 
@@ -250,11 +251,17 @@ class ServiceRunner:
                                     + (" and HTTP check passing" if self.service.http_url and self.service.port else "")
                                     if verified_at else f"not recovered after {action}",
                                     {"ok": bool(verified_at), "pid": self.pid})
+            if verified_at:
+                self.set_state("running", f"recovered by {action}")
+                if not self.holds_up():  # its exit drives the next attempt, in this incident
+                    self.sup.incidents.note(incident_id, "verification",
+                                            f"relapsed: process {self.pid} exited within min_uptime "
+                                            f"({self.service.min_uptime:g}s) of its start", {"ok": False, "pid": self.pid})
+                    return
             self.sup.events.publish("remediation_outcome", self.name, {
                 "kind": kind, "action": action, "success": bool(verified_at),
                 "ttr_s": (verified_at or time.time()) - detected_at})
             if verified_at:
-                self.set_state("running", f"recovered by {action}")
                 self.sup.incidents.resolve(incident_id, f"recovered by {action}", at=verified_at)
                 return
             if result.ok and self.service.mode == "managed" and action in ("restart", "free_port") \
@@ -415,6 +422,8 @@ class ServiceRunner:
 
     def _exited(self, pid: int, detected_at: float) -> None:  # exit-watcher thread
         self.post("exit", pid, detected_at)
+        if pid == self.pid:
+            self._current_exited.set()  # wakes holds_up() at once
 
     def _adopt(self) -> bool:
         """Watched: find the process and watch it; True when running."""
@@ -437,8 +446,7 @@ class ServiceRunner:
         return procs.alive(self.pid)
 
     def verify(self) -> float | None:
-        """Recovery = process alive and its port accepting; without a port, alive for min_uptime (a
-        process that dies at start would otherwise count as healed). Returns when verified."""
+        """Recovery = process alive and (if it has one) its port accepting. Returns when verified."""
         _release_db_connection()  # for the wait
         port, svc = self.service.port, self.service
         if port:
@@ -448,8 +456,19 @@ class ServiceRunner:
                 return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
 
             return wait_until(healthy, svc.start_timeout, self.is_running)
-        ok = wait_until(lambda: False, self.service.min_uptime, self.is_running)
+        ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
         return time.time() if ok is None and self.is_running() else None
+
+    def holds_up(self) -> bool:
+        """A verified recovery counts once the new process has lived min_uptime (supervisord's
+        startsecs): one that crashes at start would otherwise be healed at every restart."""
+        remaining = (self.started_at or 0.0) + self.service.min_uptime - time.time()
+        if remaining > 0:
+            self._current_exited.clear()
+            if self.is_running():  # an exit from here on sets the event: the next attempt is not delayed
+                _release_db_connection()  # for the wait
+                self._current_exited.wait(remaining)
+        return self.is_running()
 
     def stop_process(self) -> None:
         pid = self.pid
