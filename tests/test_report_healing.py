@@ -6,6 +6,7 @@ import json
 
 from grace_tui.cli.main import main
 from grace_tui.incidents import IncidentLog, read_jsonl
+from grace_tui.incidents.jsonl import JsonlAppender
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 
@@ -51,3 +52,17 @@ def test_torn_jsonl_line_is_skipped_and_reported(tmp_path, capsys):
     assert main(["report", "healing", "--state-dir", str(paths.root)]) == 0
     out = capsys.readouterr().out
     assert "skipped a torn last line" in out and "incidents.jsonl agrees" in out
+
+
+def test_an_append_after_a_torn_line_is_not_glued_to_it(tmp_path):
+    """The torn fragment stays a line of its own (skipped, named by number); the new record is whole."""
+    path = tmp_path / "incidents.jsonl"
+    appender = JsonlAppender(path)
+    appender.append({"incident": "a", "event": "detected"})
+    with open(path, "a") as f:
+        f.write('{"incident": "a", "event": "state", "sta')  # the daemon died mid-write
+    appender.append({"incident": "b", "event": "detected"})
+    read = read_jsonl(path)
+    assert [r["incident"] for r in read.records] == ["a", "b"]
+    assert read.bad_lines == [2] and not read.torn_last_line
+    assert read.warnings(path) == [f"{path}:2: skipped a line that is not JSON"]

@@ -22,8 +22,10 @@ class JsonlAppender:
         self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, default=str, separators=(",", ":")) + "\n"
-        with self._lock, open_private(self.path, "a", encoding="utf-8") as f:
+        line = (json.dumps(record, default=str, separators=(",", ":")) + "\n").encode()
+        with self._lock, open_private(self.path, "a+b") as f:
+            if f.seek(0, os.SEEK_END) and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+                line = b"\n" + line  # end a torn line (a crash mid-write) so this record is not glued to it
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
