@@ -66,3 +66,17 @@ def test_an_append_after_a_torn_line_is_not_glued_to_it(tmp_path):
     assert [r["incident"] for r in read.records] == ["a", "b"]
     assert read.bad_lines == [2] and not read.torn_last_line
     assert read.warnings(path) == [f"{path}:2: skipped a line that is not JSON"]
+
+
+def test_a_full_disk_under_incidents_jsonl_does_not_stop_an_incident(tmp_path, caplog):
+    """/dev/full fails every write with ENOSPC, as a full disk would: the change is still recorded
+    in the registry and the incident goes on; the journal says which line was not written."""
+    paths = StatePaths(tmp_path / "s").ensure()
+    paths.incidents_jsonl.symlink_to("/dev/full")
+    registry = Registry.open(paths.root)
+    log = IncidentLog(registry, paths)
+    incident = log.open("process_down", "high", "svc died", service="svc")
+    log.resolve(incident.id)
+    assert log.get(incident.id).state == "resolved"
+    assert "cannot append incident" in caplog.text and "No space left on device" in caplog.text
+    registry.close()

@@ -123,6 +123,12 @@ class IncidentLog:
     # ------------------------------------------------------------------ internals
     def _append(self, incident: IncidentView, event: str, message: str, data: dict[str, Any]) -> None:
         _log_change(incident, event, message)
+        try:
+            self._append_jsonl(incident, event, message, data)
+        except OSError as exc:  # a full disk must not stop the healing: the registry has the change
+            log.error("%s: cannot append incident %s %s: %s", self.jsonl.path, incident.id, event, exc)
+
+    def _append_jsonl(self, incident: IncidentView, event: str, message: str, data: dict[str, Any]) -> None:
         self.jsonl.append({
             "ts": iso(time.time()),
             "incident": incident.id,
