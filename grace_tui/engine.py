@@ -24,6 +24,7 @@ from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.registry import commands as command_queue
+from grace_tui.registry.db import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class Engine:
                     last = seen
                     self.run_pending_commands()
                 except Exception:
-                    log.exception("command queue failed")
+                    log_failure(log, "command queue failed")
         finally:
             if signal_fd is not None:
                 os.close(signal_fd)

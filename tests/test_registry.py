@@ -220,3 +220,33 @@ def test_data_version_moves_only_when_another_connection_commits(registry: Regis
     writer.start()
     writer.join()
     assert registry.data_version() != before
+
+
+def test_a_storage_failure_is_logged_in_one_line_naming_its_first_cause(tmp_path: Path, caplog) -> None:
+    """A full disk or a read-only database is an operating condition: one journal line each time, not
+    a 60-line traceback; a failed ROLLBACK must not hide why the transaction failed."""
+    import logging
+
+    import peewee
+
+    from grace_tui.registry.db import log_failure
+
+    path = tmp_path / "ro.db"
+    peewee.SqliteDatabase(str(path)).execute_sql("CREATE TABLE t (x)")
+    readonly = peewee.SqliteDatabase(f"file:{path}?mode=ro", uri=True)
+    log = logging.getLogger("test.storage")
+    with caplog.at_level(logging.ERROR, logger="test.storage"):
+        try:
+            try:
+                readonly.execute_sql("INSERT INTO t VALUES (1)")
+            except peewee.DatabaseError:
+                readonly.execute_sql("ROLLBACK")  # fails too: no transaction is active
+        except peewee.DatabaseError:
+            log_failure(log, "writing %s", "t")
+        try:
+            {}["missing"]
+        except KeyError:
+            log_failure(log, "a bug")
+    storage, bug = caplog.records
+    assert storage.getMessage() == "writing t: attempt to write a readonly database" and not storage.exc_info
+    assert bug.exc_info  # anything else keeps its traceback

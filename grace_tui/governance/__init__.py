@@ -26,6 +26,7 @@ from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.registry import governance as gov_store
+from grace_tui.registry.db import log_failure
 from grace_tui.registry import incidents as incident_store
 from grace_tui.registry.governance import VersionView
 from grace_tui.registry.models import TERMINAL_STATUSES
@@ -122,7 +123,7 @@ class Governance:
         try:
             gov_store.set_audit_anchor(str(self.audit.path.resolve()), entry["seq"], entry["hash"])
         except Exception:
-            log.exception("could not record the audit head in the registry")
+            log_failure(log, "could not record the audit head in the registry")
 
     def _learning(self, type: str, data: dict[str, Any]) -> None:
         self.record("learning_event", "learning", {"event": type, **data})

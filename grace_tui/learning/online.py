@@ -28,6 +28,7 @@ from grace_tui.learning.fitproc import expected_band
 from grace_tui.learning.forecast import Forecast, format_eta
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
+from grace_tui.registry.db import log_failure
 from grace_tui.registry.metrics import Sample
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class OnlineMonitor:
             try:
                 self.score(sample)
             except Exception:  # one metric's trouble must not stop the others
-                log.exception("scoring %s failed", sample.metric)
+                log_failure(log, "scoring %s failed", sample.metric)
 
     def score(self, sample: Sample) -> float | None:
         """Score one sample with its metric's detector; open or end its anomaly incident."""

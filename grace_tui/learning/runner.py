@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from grace_tui.errors import UserError
 from grace_tui.registry import Registry
+from grace_tui.registry.db import log_failure
 from grace_tui.registry.models import Task
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ class LearningRunner:
                 try:
                     self.run_now(name)
                 except Exception:
-                    log.exception("cannot schedule learning job %s", name)
+                    log_failure(log, "cannot schedule learning job %s", name)
             self._wake.wait(max(self.tick_s, self._seconds_to_next_due()))
             self._wake.clear()
 
@@ -322,7 +323,7 @@ class LearningRunner:
             finish = self.registry.interrupt if str(exc) == SHUTDOWN else self.registry.cancel
             self._finish_quietly(finish, ctx.task_id, str(exc))
         except Exception as exc:
-            log.exception("learning job %s failed", spec.name)
+            log_failure(log, "learning job %s failed", spec.name)
             self._finish_quietly(self.registry.fail, ctx.task_id, f"{type(exc).__name__}: {exc}")
         else:
             message = result.get("summary") if isinstance(result, dict) else None

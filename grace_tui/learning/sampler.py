@@ -26,6 +26,7 @@ import psutil
 
 from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import metrics
+from grace_tui.registry.db import log_failure
 from grace_tui.registry.metrics import RAW, Sample
 from grace_tui.registry.services import ServiceView, list_services
 from grace_tui.supervisor.host import HostCpu, host_memory
@@ -178,7 +179,7 @@ class MetricSampler:
                 self.maintain(now)
         except Exception:  # a failed sample must not stop sampling
             self.errors += 1
-            log.exception("metric sampling failed")
+            log_failure(log, "metric sampling failed")
 
 
 def fd_soft_limit(pid: int) -> float | None:

@@ -7,7 +7,10 @@ tables are numbered steps in MIGRATIONS, run once each, recorded in `meta`.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +19,22 @@ import peewee
 from grace_tui.errors import UserError
 
 database = peewee.DatabaseProxy()
+
+
+def log_failure(log: logging.Logger, what: str, *args: object) -> None:
+    """In an except block: a storage failure (disk full, database locked or unreachable) is an
+    operating condition, one line naming it; anything else is a bug and keeps its traceback."""
+    exc = sys.exc_info()[1]
+    if not _is_storage_error(exc):
+        log.exception(what, *args)
+        return
+    while _is_storage_error(exc.__context__):  # the first cause: a failed ROLLBACK hides why it rolled back
+        exc = exc.__context__
+    log.error(f"{what}: %s", *args, " ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _is_storage_error(exc: BaseException | None) -> bool:
+    return isinstance(exc, (peewee.DatabaseError, peewee.InterfaceError, sqlite3.Error, OSError))
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer

@@ -16,7 +16,7 @@ from grace_tui.events import Event, EventBus
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import services as service_rows
-from grace_tui.registry.db import database
+from grace_tui.registry.db import database, log_failure
 from grace_tui.supervisor import host as host_checks
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.exitwatch import ExitWatcher
@@ -173,7 +173,7 @@ class Supervisor:
                     if self.incidents.get(event.key).acknowledged:
                         runner.post("rearm")
                 except Exception:
-                    log.exception("checking acknowledgement of %s", event.key)
+                    log_failure(log, "checking acknowledgement of %s", event.key)
 
     # ------------------------------------------------------------------ views
     def services_snapshot(self) -> list[dict[str, Any]]:
@@ -193,7 +193,7 @@ class Supervisor:
         try:
             service_rows.upsert_service(runner.name, **runner.row())
         except Exception:
-            log.exception("writing the state of %s", runner.name)
+            log_failure(log, "writing the state of %s", runner.name)
 
     # ------------------------------------------------------------------ periodic checks
     def _check_loop(self) -> None:
@@ -212,7 +212,7 @@ class Supervisor:
                     next_host = now + self.config.supervisor.host_check_interval
                 self.metrics.write()
             except Exception:
-                log.exception("periodic checks failed")
+                log_failure(log, "periodic checks failed")
             due = min(next_services, next_host) if self.config.host.enabled else next_services
             if self._kick.wait(max(0.0, due - time.monotonic())):
                 next_services = 0.0

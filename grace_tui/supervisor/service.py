@@ -23,7 +23,7 @@ import psutil
 
 from grace_tui.config.model import ServiceConfig
 from grace_tui.paths import ensure_private_dir, open_private
-from grace_tui.registry.db import database
+from grace_tui.registry.db import database, log_failure
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.commands import CommandResult, run_argv
 from grace_tui.supervisor.probes import http_check, port_accepting, tcp_probe, wait_until
@@ -117,8 +117,8 @@ class ServiceRunner:
                     return
                 getattr(self, f"_on_{kind}")(*args)
             except Exception as exc:  # one bad event must not kill the service's thread
-                log.exception("service %s: handling %s failed", self.name, kind)
-                self.set_state(self.state, f"internal error: {exc}")
+                log_failure(log, "service %s: handling %s failed", self.name, kind)
+                self.set_state(self.state, f"error: {exc}")
             if self.queue.empty():
                 _release_db_connection()
 
@@ -190,7 +190,7 @@ class ServiceRunner:
             return {i.kind for i in self.sup.incidents.open_incidents(self.name)
                     if i.kind in CHECK_KINDS and i.state != "escalated"}
         except Exception:
-            log.exception("reading the open incidents of %s", self.name)
+            log_failure(log, "reading the open incidents of %s", self.name)
             return set()
 
     def _on_retry(self, incident_id: str) -> None:
