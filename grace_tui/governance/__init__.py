@@ -26,8 +26,8 @@ from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.registry import governance as gov_store
-from grace_tui.registry.db import log_failure
 from grace_tui.registry import incidents as incident_store
+from grace_tui.registry.db import log_failure
 from grace_tui.registry.governance import VersionView
 from grace_tui.registry.models import TERMINAL_STATUSES
 from grace_tui.users import current_user

@@ -36,6 +36,7 @@ def log_failure(log: logging.Logger, what: str, *args: object) -> None:
 def _is_storage_error(exc: BaseException | None) -> bool:
     return isinstance(exc, (peewee.DatabaseError, peewee.InterfaceError, sqlite3.Error, OSError))
 
+
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
     "synchronous": "normal",  # durable at checkpoints; safe with WAL
