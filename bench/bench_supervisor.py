@@ -101,7 +101,7 @@ class GraceSupervised(mb.Supervised):
 
     def command(self) -> list[str]:
         return [GRACE_PY, "-m", "grace_tui", "daemon", "--config", self.config_path,
-                "--state-dir", f"{self.run}/state", "--log-level", "warning"]
+                "--state-dir", f"{self.run}/state", "--log-level", "info"]  # the default: a failed trial shows why
 
     def state(self, i: int) -> str:
         return ""
@@ -310,6 +310,7 @@ def main() -> int:
         for trial in mttr["trials"]:
             if trial.get("error"):
                 print(f"   trial {trial['trial']}: {trial['error']} {trial.get('state', '')}", flush=True)
+                print("   the supervisor's log, last lines:\n" + mttr.get("log_tail", ""), flush=True)
         results[kind] = [mttr, []]
     results["grace-tui-learning-off"] = [None, []]
     global WARMUP_S
