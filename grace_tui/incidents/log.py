@@ -17,6 +17,7 @@ from grace_tui.incidents.jsonl import JsonlAppender
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.registry import incidents as store
+from grace_tui.registry.db import log_failure
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
 from grace_tui.registry.ids import iso
 from grace_tui.users import current_user
@@ -125,8 +126,8 @@ class IncidentLog:
         _log_change(incident, event, message)
         try:
             self._append_jsonl(incident, event, message, data)
-        except OSError as exc:  # a full disk must not stop the healing: the registry has the change
-            log.error("%s: cannot append incident %s %s: %s", self.jsonl.path, incident.id, event, exc)
+        except OSError:  # a full disk must not stop the healing: the registry has the change
+            log_failure(log, "%s: cannot append incident %s %s", self.jsonl.path, incident.id, event)
 
     def _append_jsonl(self, incident: IncidentView, event: str, message: str, data: dict[str, Any]) -> None:
         self.jsonl.append({
