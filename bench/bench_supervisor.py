@@ -221,11 +221,15 @@ mb.LIMIT_PATTERNS["grace-tui"] = []
 
 
 def free_base(n: int) -> int:
-    """A base port with n free ports above it."""
-    for base in range(41000, 60000, 100):
+    """A base port with n free ports above it, below the ephemeral range: a probe of a port in
+    that range can connect to itself while the server is down, and the harness's probe would then
+    hold the port in TIME_WAIT for 60 s, where no restart can bind it (a failed trial that is the
+    harness's doing, for any supervisor)."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for base in range(20000, ephemeral_low - n, 100):
         if all(_free(base + i) for i in range(n)):
             return base
-    raise SystemExit("no free port range")
+    raise SystemExit(f"no {n} free ports between 20000 and the ephemeral range ({ephemeral_low})")
 
 
 def _free(port: int) -> bool:

@@ -18,6 +18,7 @@ from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.supervisor import Supervisor
 from grace_tui.supervisor.drill import ECHO
+from grace_tui.supervisor.probes import connect
 
 PY = sys.executable
 
@@ -45,9 +46,10 @@ def echo_argv(port: int, *extra: str) -> list[str]:
 
 
 def banner_pid(port: int) -> int | None:
-    """The PID the echo service on `port` reports, or None if nothing answers."""
+    """The PID the echo service on `port` reports, or None if nothing answers. `connect` never
+    keeps a connection that reached itself, which would hold the port (ephemeral) for 60 s."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        with connect(("127.0.0.1", port), timeout=1) as s:
             s.settimeout(1)
             line = s.recv(100).decode()
         return int(line.split()[1]) if line.startswith("PID ") else None

@@ -184,3 +184,16 @@ def test_grace_tui_config_names_the_file_after_config_and_before_the_usual_place
     with pytest.raises(ConfigInvalid) as info:
         load_config()
     assert info.value.errors == [f"{tmp_path / 'typo.toml'}:0: config: file not found"]
+
+
+def test_config_check_warns_of_a_service_port_inside_the_ephemeral_range(tmp_path, capsys):
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    path = tmp_path / "config.toml"
+    path.write_text(f'[services.inside]\ncommand = ["x"]\nport = {low}\n\n'
+                    f'[services.below]\ncommand = ["y"]\nport = {low - 1}\n')
+    assert main(["config", "check", str(path)]) == 0  # a warning, not an error
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [f"{path}: warning: services.inside: port {low} is inside this host's ephemeral port range "
+                        f"({low}-{high}): while the service is down, a client's connect() to it can take the port "
+                        f"as its own and hold it in TIME_WAIT for 60 s, and no restart can bind it until then; "
+                        f"a port below {low} is safe"]

@@ -12,10 +12,11 @@ import threading
 import time
 
 import psutil
+import pytest
 
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
-from grace_tui.supervisor.probes import proc_net_tcp_lookup, sock_diag_lookup, tcp_probe
+from grace_tui.supervisor.probes import connect, proc_net_tcp_lookup, sock_diag_lookup, tcp_probe
 from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, stopped, wait_for
 
 
@@ -257,6 +258,22 @@ def test_probe_tells_a_listener_that_accepts_from_one_that_does_not():
         with socket.create_connection(never.getsockname()) as client:  # sock_diag and /proc/net/tcp agree
             ends = never.getsockname()[1], client.getsockname()[1]
             assert sock_diag_lookup(*ends) == proc_net_tcp_lookup(*ends) == (1, 0)  # established, no inode
+
+
+def test_a_probe_that_reached_itself_says_nothing_listens_and_leaves_the_port_free():
+    """With nothing listening on a port in the ephemeral range, a probe's connect() picks that
+    same port as its source now and then (about once in 14,000 on Linux) and completes by
+    simultaneous open. Forced here by binding the source. The probe must not take it for the
+    service, nor leave it in TIME_WAIT on the port, where the restart could not bind for 60 s
+    (a bench trial ended in a crash loop that way)."""
+    port = free_port()
+    with pytest.raises(ConnectionRefusedError):
+        connect(("127.0.0.1", port), 1.0, source_address=("127.0.0.1", port))
+    with socket.socket() as server:  # what the echo server does at start
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))  # EADDRINUSE if the probe's socket lingered
+        server.listen(8)
+        assert tcp_probe(port, 1.0).ok  # the real listener still answers
 
 
 def test_resource_threshold_opens_incident(tmp_path):

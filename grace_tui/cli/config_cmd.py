@@ -20,6 +20,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 def cmd_check(ctx: Context) -> int:
     from grace_tui.config import ConfigInvalid, load_config
+    from grace_tui.supervisor.probes import ephemeral_port_warning
 
     path = Path(ctx.args.path).expanduser() if ctx.args.path else ctx.config_path
     try:
@@ -29,6 +30,10 @@ def cmd_check(ctx: Context) -> int:
             print(error, file=sys.stderr)
         return 2
     where = config.source_path or "built-in default (no config file found)"
+    for service in config.services.values():
+        warning = ephemeral_port_warning(service.name, service.port) if service.port else None
+        if warning:
+            print(f"{where}: warning: services.{warning}", file=sys.stderr)
     managed = sum(1 for s in config.services.values() if s.mode == "managed")
     print(f"{where}: OK: {len(config.services)} service(s) ({managed} managed, "
           f"{len(config.services) - managed} watched), host checks {'on' if config.host.enabled else 'off'}")

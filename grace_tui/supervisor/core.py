@@ -21,7 +21,7 @@ from grace_tui.supervisor import host as host_checks
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.exitwatch import ExitWatcher
 from grace_tui.supervisor.metrics import MetricsExporter
-from grace_tui.supervisor.probes import TcpProbe, http_check, tcp_probe
+from grace_tui.supervisor.probes import TcpProbe, ephemeral_port_warning, http_check, tcp_probe
 from grace_tui.supervisor.service import ServiceRunner
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,9 @@ class Supervisor:
         self.exit_watcher.close()
 
     def _add(self, service: ServiceConfig) -> None:
+        warning = ephemeral_port_warning(service.name, service.port) if service.port else None
+        if warning:
+            log.warning("%s", warning)
         runner = ServiceRunner(self, service)
         self.runners[service.name] = runner
         runner.set_state("stopped", "configured")

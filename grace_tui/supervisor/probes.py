@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import time
@@ -23,15 +24,10 @@ class TcpProbe(NamedTuple):
 def tcp_probe(port: int, timeout: float, accept_timeout: float = 0.0, host: str = "127.0.0.1") -> TcpProbe:
     """Connect to an IPv4 address; with `accept_timeout`, also wait that long for the listening
     process to accept() the connection. The kernel completes the handshake for a listener that
-    is stopped or stuck until its backlog is full, so only the second question catches a hang.
-
-    A plain socket, not create_connection(): that resolves the address through getaddrinfo
-    (and the IDNA codec) on every call, a third of a probe's CPU for a literal address."""
+    is stopped or stuck until its backlog is full, so only the second question catches a hang."""
     start = time.perf_counter()
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect((host, port))
+        with connect((host, port), timeout) as sock:
             ms = (time.perf_counter() - start) * 1000
             if accept_timeout <= 0:
                 return TcpProbe(ms, None)
@@ -40,6 +36,45 @@ def tcp_probe(port: int, timeout: float, accept_timeout: float = 0.0, host: str 
             return TcpProbe(ms, accepted is not None)
     except OSError:
         return TcpProbe(None, None)
+
+
+def refuse_self_connection(sock: socket.socket) -> None:
+    """Raise ConnectionRefusedError if `sock` is connected to itself, after an abortive close.
+
+    With nothing listening on a port inside the ephemeral range (32768-60999 on Linux), a
+    connect() to it can pick that same port as its source and complete by simultaneous open:
+    a probe then "answers" for a dead service. Closed normally, that socket would sit in
+    TIME_WAIT on the service's port for 60 s without SO_REUSEADDR, and every restart would
+    fail to bind (EADDRINUSE) until the crash loop gave up. SO_LINGER 0 closes it with a RST:
+    no TIME_WAIT, the port is free at once."""
+    if sock.getsockname() != sock.getpeername():
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    raise ConnectionRefusedError(errno.ECONNREFUSED, "nothing listens: the connect reached itself")
+
+
+def connect(address: tuple[str, int], timeout: float | None = None,
+            source_address: tuple[str, int] | None = None) -> socket.socket:
+    """socket.create_connection() for probes (and http.client's connector), without two of its
+    habits a probe cannot afford: resolving a literal IPv4 address through getaddrinfo and the
+    IDNA codec (a third of a probe's CPU), and keeping a connection that reached itself."""
+    try:
+        socket.inet_pton(socket.AF_INET, address[0])
+    except OSError:  # a host name or IPv6: resolved as the standard library does
+        sock = socket.create_connection(address, timeout, source_address)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(address)
+        except BaseException:
+            sock.close()
+            raise
+    refuse_self_connection(sock)
+    return sock
 
 
 def waiting_in_accept_queue(port: int, peer_port: int) -> bool:
@@ -92,6 +127,19 @@ def proc_net_tcp_lookup(port: int, peer_port: int) -> tuple[int, int] | None:
     return None
 
 
+def ephemeral_port_warning(name: str, port: int) -> str | None:
+    """Why a service port inside this host's ephemeral range is fragile, or None if it is not."""
+    try:
+        low, high = map(int, read_proc("/proc/sys/net/ipv4/ip_local_port_range").split())
+    except (OSError, ValueError):
+        return None
+    if not low <= port <= high:
+        return None
+    return (f"{name}: port {port} is inside this host's ephemeral port range ({low}-{high}): while the service "
+            f"is down, a client's connect() to it can take the port as its own and hold it in TIME_WAIT for "
+            f"60 s, and no restart can bind it until then; a port below {low} is safe")
+
+
 def port_accepting(port: int, timeout: float = 0.2) -> bool:
     return tcp_probe(port, timeout).connect_ms is not None
 
@@ -103,6 +151,7 @@ def http_check(url: str, expected_status: int, timeout: float) -> tuple[bool, st
     parts = urlsplit(url)
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    conn._create_connection = connect  # type: ignore[attr-defined]
     try:
         conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         status = conn.getresponse().status
