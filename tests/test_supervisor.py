@@ -51,6 +51,21 @@ def test_kill_restart_resolved(tmp_path):
         assert outcomes and outcomes[0]["action"] == "restart" and outcomes[0]["success"] is True
 
 
+def test_an_exit_the_watcher_never_reported_is_healed_by_the_periodic_check(tmp_path):
+    """The exit watcher alone reports a managed child's exit. Were a report ever lost, the
+    periodic check finding the process dead must heal it, not leave it down unnoticed."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "min_uptime": 0.1}},
+                         check_interval=0.2)
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        h.sup.exit_watcher.unwatch(first)  # its exit will not be reported
+        os.kill(first, signal.SIGKILL)
+        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+        assert incident.state == "resolved" and "SIGKILL" in incident.summary
+        wait_for(lambda: (p := banner_pid(port)) and p != first, what="new PID answers")
+
+
 LAUNCHER = textwrap.dedent("""
     import subprocess, sys
     subprocess.Popen(sys.argv[1:], start_new_session=True, stdin=subprocess.DEVNULL,

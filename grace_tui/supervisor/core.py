@@ -243,9 +243,12 @@ class Supervisor:
             if runner.state != "escalated" and not runner.silenced():
                 runner.post("start", "periodic check")
             return None
+        pid = runner.pid
         if not runner.is_running():
             if svc.mode == "watched":
                 runner.post("start", "process gone")
+            elif pid is not None:  # a safety net: the exit watcher reports it within milliseconds
+                runner.post("found_dead", pid)
             return None
         sample: dict[str, Any] = {}
         # A failure is detected when its probe has answered, not when the round began: a timeout takes seconds.

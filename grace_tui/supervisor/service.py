@@ -168,6 +168,15 @@ class ServiceRunner:
             return
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
 
+    def _on_found_dead(self, pid: int) -> None:
+        """The periodic check found our process dead. Messages are handled in order, so had its
+        exit been reported, that report would have been handled first and `pid` would not be
+        current: heal it now rather than leave it down for want of a report."""
+        if pid == self.pid and not self.is_running():
+            log.warning("%s: process %d found dead by the periodic check before its exit was reported",
+                        self.name, pid)
+            self._on_exit(pid, time.time())
+
     def _port_holders(self) -> dict[str, Any]:
         return {"port": self.service.port, "holders": procs.port_holders(self.service.port)}
 
