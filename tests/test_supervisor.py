@@ -59,6 +59,7 @@ def test_an_exit_the_watcher_never_reported_is_healed_by_the_periodic_check(tmp_
                          check_interval=0.2)
     with Harness(tmp_path, config) as h:
         first = wait_for(lambda: banner_pid(port), what="echo up")
+        wait_for(lambda: h.runner("echo").state == "running", what="start verified")  # it answers a moment before
         h.sup.exit_watcher.unwatch(first)  # its exit will not be reported
         os.kill(first, signal.SIGKILL)
         incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
