@@ -31,8 +31,7 @@ def cmd_check(ctx: Context) -> int:
         return 2
     where = config.source_path or "built-in default (no config file found)"
     for service in config.services.values():
-        warning = ephemeral_port_warning(service.name, service.port) if service.port else None
-        if warning:
+        if warning := ephemeral_port_warning(service.name, service.port):
             print(f"{where}: warning: services.{warning}", file=sys.stderr)
     managed = sum(1 for s in config.services.values() if s.mode == "managed")
     print(f"{where}: OK: {len(config.services)} service(s) ({managed} managed, "

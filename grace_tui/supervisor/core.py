@@ -79,8 +79,7 @@ class Supervisor:
         self.exit_watcher.close()
 
     def _add(self, service: ServiceConfig) -> None:
-        warning = ephemeral_port_warning(service.name, service.port) if service.port else None
-        if warning:
+        if warning := ephemeral_port_warning(service.name, service.port):
             log.warning("%s", warning)
         runner = ServiceRunner(self, service)
         self.runners[service.name] = runner

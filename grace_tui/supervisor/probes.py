@@ -127,8 +127,10 @@ def proc_net_tcp_lookup(port: int, peer_port: int) -> tuple[int, int] | None:
     return None
 
 
-def ephemeral_port_warning(name: str, port: int) -> str | None:
+def ephemeral_port_warning(name: str, port: int | None) -> str | None:
     """Why a service port inside this host's ephemeral range is fragile, or None if it is not."""
+    if not port:
+        return None
     try:
         low, high = map(int, read_proc("/proc/sys/net/ipv4/ip_local_port_range").split())
     except (OSError, ValueError):
