@@ -69,6 +69,31 @@ def test_header_counts_only_incidents_resolved_since_local_midnight(engine):
     assert overview.open_count == 1
 
 
+def test_a_row_that_changes_between_the_panes_two_reads_is_shown_once(engine, monkeypatch):
+    """Open incidents and ended ones, active tasks and recent completions, are two reads each. An
+    incident resolved or a task completed in between was in both: two rows with one key, and the
+    table raised DuplicateKey (seen under load in the live pane test)."""
+    from grace_tui.registry import incidents as incident_store
+
+    incident = engine.incidents.open("process_down", "high", "web: process exited", service="web")
+    task = engine.registry.start_task("nightly backup", "ops")
+    read_ended, read_recent = incident_store.list_incidents, engine.registry.recent_completions
+
+    def resolved_meanwhile(limit):
+        engine.incidents.resolve(incident.id)
+        return read_ended(limit)
+
+    def completed_meanwhile(limit):
+        engine.registry.complete(task)
+        return read_recent(limit)
+
+    monkeypatch.setattr(incident_store, "list_incidents", resolved_meanwhile)
+    monkeypatch.setattr(engine.registry, "recent_completions", completed_meanwhile)
+    loaded = RegistrySource(engine.registry, host="test-host").load({"incident", "task"}, time.time())
+    assert [(i.id, i.state) for i in loaded["incidents"]] == [(incident.id, "resolved")]
+    assert loaded["tasks"].active == [] and task in [t.id for t in loaded["tasks"].recent]
+
+
 def test_acknowledge_with_reason_is_recorded(engine):
     incident = engine.incidents.open("process_down", "critical", "web exited with status 1", service="web")
 

@@ -144,6 +144,14 @@ def learned_actions(stats: list[ActionStats]) -> list[LearnedAction]:
     return [LearnedAction(s, best[(s.service, s.kind)] is s) for s in stats]
 
 
+def not_in_later_read(earlier: list[Any], later: list[Any]) -> list[Any]:
+    """The rows of the earlier of two reads that the later one does not have. A row that changed
+    in between (an incident resolved, a task completed) is then shown once, as last read: twice,
+    it would be two table rows with one key."""
+    seen = {row.id for row in later}
+    return [row for row in earlier if row.id not in seen]
+
+
 def local_midnight(now: float) -> float:
     day = datetime.fromtimestamp(now).astimezone()
     return day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
@@ -171,6 +179,7 @@ class RegistrySource:
             open_now = incident_store.open_incidents()
             if "incidents" in parts:
                 ended = [i for i in incident_store.list_incidents(INCIDENT_LIMIT) if not i.is_open]
+                open_now = not_in_later_read(open_now, ended)
                 out["incidents"] = open_now + ended
             resolved_today, mttr_today_s = incident_store.resolved_since(local_midnight(now))
             out["overview"] = Overview(
@@ -184,8 +193,9 @@ class RegistrySource:
         if "tasks" in parts or "learning" in parts:
             # One pair of indexed queries serves both panels; a per-subsystem "recent" query
             # would sort a quarter of a million-row history.
-            tasks = TaskData(self.registry.active_tasks(limit=ACTIVE_LIMIT),
-                             self.registry.recent_completions(RECENT_LIMIT))
+            active = self.registry.active_tasks(limit=ACTIVE_LIMIT)
+            recent = self.registry.recent_completions(RECENT_LIMIT)
+            tasks = TaskData(not_in_later_read(active, recent), recent)
             if "tasks" in parts:
                 out["tasks"] = tasks
             if "learning" in parts:
