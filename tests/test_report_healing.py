@@ -43,6 +43,33 @@ def test_report_healing_figures(tmp_path, capsys):
     assert "incidents: 5" in text and "success rate: 75.0%" in text and "incidents.jsonl agrees" in text
 
 
+def test_a_change_in_flight_is_not_a_disagreement_but_a_lost_record_is(tmp_path, capsys, monkeypatch):
+    """A running supervisor writes the registry, then incidents.jsonl: a report read in between
+    said DISAGREES (a flaky daemon test). It reads again; a record really missing still disagrees."""
+    from grace_tui.reports import healing
+
+    paths = _seed(tmp_path / "s")
+    lines = paths.incidents_jsonl.read_bytes().splitlines(keepends=True)
+    held = max(n for n, line in enumerate(lines) if json.loads(line)["state"] == "failed")
+    in_registry_only = b"".join(lines[:held] + lines[held + 1:])  # port_in_use failed: not in the file yet
+    paths.incidents_jsonl.write_bytes(in_registry_only)
+    pauses = []
+
+    def the_append_lands(seconds):  # while the report waits, the supervisor's append lands
+        pauses.append(seconds)
+        with open(paths.incidents_jsonl, "ab") as out:
+            out.write(lines[held])
+
+    monkeypatch.setattr(healing, "sleep", the_append_lands)
+    assert main(["report", "healing", "--json", "--state-dir", str(paths.root)]) == 0
+    assert json.loads(capsys.readouterr().out)["jsonl_agrees"] is True and len(pauses) == 1
+
+    paths.incidents_jsonl.write_bytes(in_registry_only)
+    monkeypatch.setattr(healing, "sleep", pauses.append)  # nothing lands: the record is lost
+    assert main(["report", "healing", "--json", "--state-dir", str(paths.root)]) == 0
+    assert json.loads(capsys.readouterr().out)["jsonl_agrees"] is False and len(pauses) == 1 + healing.READS
+
+
 def test_torn_jsonl_line_is_skipped_and_reported(tmp_path, capsys):
     paths = _seed(tmp_path / "s")
     with open(paths.incidents_jsonl, "a") as f:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from time import sleep
 from typing import Any
 
 from grace_tui.incidents import read_jsonl
@@ -63,14 +64,29 @@ def jsonl_summary(path) -> dict[str, Any]:
     }
 
 
+READS = 5  # a disagreement must outlast this many reads...
+READ_PAUSE_S = 0.1  # ...this far apart
+
+
 def build(ctx) -> dict[str, Any]:
+    """The registry's figures and whether incidents.jsonl agrees. A running supervisor writes each
+    change to the registry and then to the file, a few ms apart: a disagreement is only reported
+    once it outlasts a change in flight."""
     ctx.registry  # opens the database
-    data = summarize(store.healing_columns())
-    jsonl = jsonl_summary(ctx.paths.incidents_jsonl)
+    for _ in range(READS):
+        data = summarize(store.healing_columns())
+        jsonl = jsonl_summary(ctx.paths.incidents_jsonl)
+        if _agree(data, jsonl):
+            break
+        sleep(READ_PAUSE_S)
     data["jsonl"] = jsonl
-    data["jsonl_agrees"] = (jsonl["incidents_total"] == data["incidents_total"]
-                            and jsonl["resolved"] == data["resolved"] and jsonl["by_state"] == data["by_state"])
+    data["jsonl_agrees"] = _agree(data, jsonl)
     return data
+
+
+def _agree(data: dict[str, Any], jsonl: dict[str, Any]) -> bool:
+    return (jsonl["incidents_total"] == data["incidents_total"] and jsonl["resolved"] == data["resolved"]
+            and jsonl["by_state"] == data["by_state"])
 
 
 def _s(value: float | None) -> str:
