@@ -73,12 +73,13 @@ def build(ctx) -> dict[str, Any]:
     change to the registry and then to the file, a few ms apart: a disagreement is only reported
     once it outlasts a change in flight."""
     ctx.registry  # opens the database
-    for _ in range(READS):
+    for read in range(READS):
+        if read:
+            sleep(READ_PAUSE_S)
         data = summarize(store.healing_columns())
         jsonl = jsonl_summary(ctx.paths.incidents_jsonl)
         if _agree(data, jsonl):
             break
-        sleep(READ_PAUSE_S)
     data["jsonl"] = jsonl
     data["jsonl_agrees"] = _agree(data, jsonl)
     return data
