@@ -169,9 +169,10 @@ class ServiceRunner:
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
 
     def _on_found_dead(self, pid: int) -> None:
-        """The periodic check found our process dead. Messages are handled in order, so had its
-        exit been reported, that report would have been handled first and `pid` would not be
-        current: heal it now rather than leave it down for want of a report."""
+        """The periodic check found our process dead. Messages are handled in order, so an exit
+        report queued before this message has been handled and `pid` is no longer current. If it
+        still is, no report came: heal it now rather than leave it down. A report that arrives
+        after this is ignored, since its PID is no longer current."""
         if pid == self.pid and not self.is_running():
             log.warning("%s: process %d found dead by the periodic check before its exit was reported",
                         self.name, pid)
