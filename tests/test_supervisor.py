@@ -67,6 +67,41 @@ def test_an_exit_the_watcher_never_reported_is_healed_by_the_periodic_check(tmp_
         wait_for(lambda: (p := banner_pid(port)) and p != first, what="new PID answers")
 
 
+class HeldWaitpidLock:
+    """Stands in for a Popen's waitpid lock, held by the test the way the checks thread holds it
+    for a moment in is_running(); notes when another thread tries it and finds it taken."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.tried = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self._lock.acquire(blocking, timeout)
+        if not got:
+            self.tried.set()
+        return got
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def test_the_exit_code_is_recorded_while_another_thread_polls_the_child(tmp_path):
+    """Popen.poll() answers None, not the exit code, while another thread is inside poll() on the
+    same child: the incident must still say how the process ended."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}})
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        runner = wait_for(lambda: (r := h.runner("echo")).state == "running" and r, what="start verified")
+        held = HeldWaitpidLock()
+        runner.popen._waitpid_lock = held  # CPython's Popen: the lock poll() and wait() take to reap
+        os.kill(first, signal.SIGKILL)
+        wait_for(held.tried.is_set, what="the exit handled while the lock is held")
+        held.release()
+        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+        assert incident.detail["exit_code"] == -signal.SIGKILL and "SIGKILL" in incident.summary
+
 LAUNCHER = textwrap.dedent("""
     import subprocess, sys
     subprocess.Popen(sys.argv[1:], start_new_session=True, stdin=subprocess.DEVNULL,

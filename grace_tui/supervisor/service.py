@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECK_KINDS = ("port_unreachable", "http_unhealthy", "resource_threshold")  # incidents a passing check closes
+REAP_TIMEOUT_S = 5.0  # a bound, never reached: an exit is reported once the child has exited
 SEVERITY = {"process_down": "high", "port_unreachable": "high", "port_in_use": "high", "http_unhealthy": "medium",
             "resource_threshold": "medium", "crash_loop": "critical"}
 
@@ -152,7 +153,7 @@ class ServiceRunner:
             return
         if pid != self.pid or self._stopping:
             return
-        code = self.popen.poll() if self.popen and self.popen.pid == pid else None
+        code = self._exit_code(pid)
         uptime = detected_at - (self.started_at or detected_at)
         self.pid, self.popen = None, None
         how = _describe_exit(code)
@@ -167,6 +168,17 @@ class ServiceRunner:
                       {**detail, **self._port_holders()}, detected_at)
             return
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
+
+    def _exit_code(self, pid: int) -> int | None:
+        """Our child `pid`'s exit status, reaping it; None for a process we did not start.
+        poll() would answer None while another thread (the checks, in is_running) holds the
+        Popen's waitpid lock; wait() takes its turn. The child has exited, so it does not block."""
+        if not (self.popen and self.popen.pid == pid):
+            return None
+        try:
+            return self.popen.wait(REAP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _on_found_dead(self, pid: int) -> None:
         """The periodic check found our process dead. Messages are handled in order, so an exit
