@@ -55,6 +55,7 @@ frobnicate = true
 command = ["true"]
 remediation = { process_down = ["reboot"] }
 accept_timeout = -2
+user = "no-such-user-of-grace"
 """
 
 
@@ -72,6 +73,7 @@ def test_config_check_prints_every_error_with_file_and_line(tmp_path, capsys):
     assert any(line.startswith(f"{path}:15: services.x.remediation.process_down: unknown action 'reboot'")
                for line in err)
     assert f"{path}:16: services.x.accept_timeout: must not be negative, got -2.0" in err
+    assert f"{path}:17: services.x.user: no such user 'no-such-user-of-grace' on this host" in err
     assert "Traceback" not in "\n".join(err)
 
 

@@ -202,6 +202,28 @@ def test_port_holder_with_other_identity_is_left_alone(tmp_path):
         holder.wait()
 
 
+def test_a_service_that_cannot_be_started_is_a_failed_incident(tmp_path):
+    """No such command: nothing to wait for and nothing a restart can mend. The start is an
+    incident that says why, as every other failure is, not a service state alone."""
+    missing = tmp_path / "not-installed"
+    with Harness(tmp_path, base_config({"gone": {"command": [str(missing), "--serve"]}})) as h:
+        incident = wait_for(lambda: h.ended("process_down"), what="process_down ended")[0]
+        assert incident.state == "failed" and incident.service == "gone"
+        assert f"cannot start {missing}" in incident.summary and "No such file or directory" in incident.summary
+        attempts = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"]
+        assert attempts and not any(e.data["ok"] for e in attempts)
+        assert h.runner("gone").state == "failed" and h.runner("gone").pid is None
+
+
+def test_a_user_removed_since_the_config_was_checked_fails_the_start_in_words(tmp_path):
+    with Harness(tmp_path, base_config({"svc": {"command": [PY, "-c", "pass"], "autostart": False}})) as h:
+        h.runner("svc").service.user = "no-such-user-of-grace"  # as if `userdel` ran after the config check
+        h.sup.start_service("svc")
+        incident = wait_for(lambda: h.ended("process_down"), what="process_down ended")[0]
+        assert incident.state == "failed"
+        assert incident.summary == f"svc: cannot start {PY}: no such user 'no-such-user-of-grace'"
+
+
 def test_crash_loop_escalates_stays_stopped_and_ack_rearms(tmp_path):
     port = free_port()
     marker = tmp_path / "notified"

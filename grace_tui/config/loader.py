@@ -7,6 +7,7 @@ Every problem becomes `FILE:LINE: field: message`; all of them are collected so
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import tomllib
 from dataclasses import fields as dc_fields
@@ -218,6 +219,8 @@ class _Validator:
             self.error(path, "a watched service needs `pidfile`, `process_name` or `cmdline_pattern`")
         if service.cwd and not Path(service.cwd).is_dir():
             self.error(path + ("cwd",), f"directory {service.cwd} does not exist")
+        if service.user and not _user_exists(service.user):
+            self.error(path + ("user",), f"no such user {service.user!r} on this host")
         service.commands = self.commands(commands, path + ("commands",))
         service.remediation = self.remediation(remediation, path + ("remediation",), service)
         return service
@@ -262,6 +265,14 @@ class _Validator:
                 self.error(("services", name, "port"), f"port {service.port} is also used by service "
                                                        f"{seen[service.port]!r}")
             seen[service.port] = name
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _kind(annotation: Any) -> str:

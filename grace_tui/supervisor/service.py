@@ -138,11 +138,14 @@ class ServiceRunner:
             self.heal("process_down", f"{self.name}: process not found", {"reason": reason}, time.time())
             return
         result = self.spawn()
+        if not result.ok:  # no such command, user or directory: a failure to heal, and to show
+            self.heal("process_down", f"{self.name}: {result.message}", {"reason": reason}, time.time())
+            return
         self.set_state("starting", result.message)
-        if result.ok and self.verify():
+        if self.verify():
             self.set_state("running", f"started ({reason})")
         elif not self.is_running():
-            self.set_state("failed", result.message if not result.ok else "exited during start")
+            self.set_state("failed", "exited during start")
         else:  # up but not healthy yet: the periodic checks take it from here (and open the incident)
             self.set_state("running", f"started ({reason}) but not verified healthy within "
                                       f"{self.service.start_timeout:g}s")
@@ -436,6 +439,9 @@ class ServiceRunner:
                                          stderr=subprocess.STDOUT, start_new_session=True, shell=False)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: {exc}",
+                                duration_s=time.monotonic() - start)
+        except KeyError:  # the user, checked when the config was loaded, is gone since
+            return ActionResult("restart", False, f"cannot start {svc.command[0]}: no such user {svc.user!r}",
                                 duration_s=time.monotonic() - start)
         self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
         self.sup.exit_watcher.watch(popen.pid, self._exited)
