@@ -249,6 +249,42 @@ def test_crash_loop_escalates_stays_stopped_and_ack_rearms(tmp_path):
         wait_for(lambda: runner.restarts > restarts, what="re-armed after ack")
 
 
+def test_a_watched_service_that_stays_gone_escalates_once(tmp_path):
+    """Its restart argv runs but no process appears: each attempt waits start_timeout while the
+    periodic check finds it gone again and again. Those findings must not pile up into a
+    remediation each, and then a crash_loop incident each once the budget is spent."""
+    config = base_config({"w": {"pidfile": str(tmp_path / "never.pid"), "restart": ["true"],
+                                "start_timeout": 0.3, "restart_budget": 2, "backoff_initial": 0.01}},
+                         check_interval=0.02)
+    with Harness(tmp_path, config) as h:
+        wait_for(lambda: h.incidents_of("crash_loop"), what="crash_loop incident")
+        wait_for(lambda: h.runner("w").state == "escalated", what="escalated")
+        wait_for(lambda: h.runner("w").queue.empty(), what="nothing left to handle")
+    assert len(h.incidents_of("crash_loop")) == 1
+    assert len(h.incidents_of("process_down")) <= 3  # two attempts within the budget, and the one it escalated
+
+
+def test_a_stop_does_not_first_handle_what_was_queued_behind_a_remediation(tmp_path):
+    config = base_config({"w": {"pidfile": str(tmp_path / "never.pid"), "restart": ["true"], "start_timeout": 3.0}})
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("w")
+        wait_for(lambda: runner.restarts == 1, what="its restart argv ran; waiting for the process")
+        runner.post_once("start", "periodic check")  # as the check finds it gone meanwhile
+    assert runner.restarts == 1  # the stop came next, not a second remediation
+    assert len(h.incidents_of("process_down")) == 1
+
+
+def test_an_operator_start_rearms_an_escalated_service(tmp_path):
+    port = free_port()
+    config = base_config({"flaky": {"command": echo_argv(port, "--crash-after", "0.05"), "port": port,
+                                    "restart_budget": 2, "backoff_initial": 0.01, "start_timeout": 2.0}})
+    with Harness(tmp_path, config) as h:
+        runner = wait_for(lambda: (r := h.runner("flaky")).state == "escalated" and r, what="escalated")
+        restarts = runner.restarts
+        h.sup.start_service("flaky")
+        wait_for(lambda: runner.restarts > restarts, what="restarted after the operator's start")
+
+
 def test_a_recovery_counts_only_once_the_new_process_has_lived_min_uptime(tmp_path):
     """A process that dies 0.3 s after each start must not count as healed every time (resolved
     incidents and a 100% success rate before the crash loop)."""

@@ -69,7 +69,7 @@ class Supervisor:
         with self._lock:
             runners = list(self.runners.values())
         for runner in runners:
-            runner.post("shutdown", leave)
+            runner.ask_shutdown(leave)
         for runner in runners:
             if runner._thread.ident is not None:  # started
                 runner._thread.join(30)
@@ -152,7 +152,7 @@ class Supervisor:
         return f"silenced {incident.service or incident.kind} for {seconds:g}s"
 
     def start_service(self, name: str) -> None:
-        self._runner(name).post("start", "start requested")
+        self._runner(name).post("start_requested")
 
     def stop_service(self, name: str) -> None:
         self._runner(name).post("stop")
@@ -240,14 +240,14 @@ class Supervisor:
             return None
         if svc.mode == "watched" and runner.state not in ("running",):
             if runner.state != "escalated" and not runner.silenced():
-                runner.post("start", "periodic check")
+                runner.post_once("start", "periodic check")
             return None
         pid = runner.pid
         if not runner.is_running():
             if svc.mode == "watched":
-                runner.post("start", "process gone")
+                runner.post_once("start", "process gone")
             elif pid is not None:  # a safety net: the exit watcher reports it within milliseconds
-                runner.post("found_dead", pid)
+                runner.post_once("found_dead", pid)
             return None
         sample: dict[str, Any] = {}
         # A failure is detected when its probe has answered, not when the round began: a timeout takes seconds.

@@ -92,7 +92,10 @@ class ServiceRunner:
         self.message = ""
         self._ignore_exit: set[int] = set()  # PIDs we stopped on purpose
         self._current_exited = threading.Event()
+        self._waiting: set[str] = set()  # kinds posted with post_once, not handled yet
+        self._waiting_lock = threading.Lock()
         self._stopping = False
+        self._leaving = threading.Event()  # asked to shut down: drop what is queued
         self._thread = threading.Thread(target=self._loop, name=f"grace-svc-{self.name}", daemon=True)
 
     # ------------------------------------------------------------------ thread
@@ -104,19 +107,38 @@ class ServiceRunner:
     def post(self, *message: Any) -> None:
         self.queue.put(message)
 
+    def post_once(self, *message: Any) -> None:
+        """Post unless a message of this kind still waits. The periodic check finds a service
+        down at every round while a remediation takes seconds; a backlog of requests would be
+        handled one after the other once it ends, each a remediation of its own."""
+        with self._waiting_lock:
+            if message[0] in self._waiting:
+                return
+            self._waiting.add(message[0])
+        self.queue.put(message)
+
     def shutdown(self, leave_running: bool, timeout: float = 15.0) -> None:
-        self.post("shutdown", leave_running)
+        self.ask_shutdown(leave_running)
         self._thread.join(timeout)
+
+    def ask_shutdown(self, leave_running: bool) -> None:
+        """Shut down once the message in hand is handled: what waits in the queue is dropped,
+        so that a stop does not first sit out every remediation queued before it."""
+        self._leaving.set()
+        self.post("shutdown", leave_running)
 
     def _loop(self) -> None:
         while True:
             message = self.queue.get()
             kind, args = message[0], message[1:]
+            with self._waiting_lock:
+                self._waiting.discard(kind)
             try:
                 if kind == "shutdown":
                     self._shutdown(*args)
                     return
-                getattr(self, f"_on_{kind}")(*args)
+                if not self._leaving.is_set():
+                    getattr(self, f"_on_{kind}")(*args)
             except Exception as exc:  # one bad event must not kill the service's thread
                 log_failure(log, "service %s: handling %s failed", self.name, kind)
                 self.set_state(self.state, f"error: {exc}")
@@ -126,7 +148,7 @@ class ServiceRunner:
 
     # ------------------------------------------------------------------ messages
     def _on_start(self, reason: str) -> None:
-        if self.is_running():
+        if self.is_running() or self.state == "escalated":  # escalated: until re-armed
             return
         if self.service.mode == "watched" and self._adopt():
             return
@@ -149,6 +171,11 @@ class ServiceRunner:
         else:  # up but not healthy yet: the periodic checks take it from here (and open the incident)
             self.set_state("running", f"started ({reason}) but not verified healthy within "
                                       f"{self.service.start_timeout:g}s")
+
+    def _on_start_requested(self) -> None:
+        """An operator's start re-arms the crash-loop budget, as their stop does."""
+        self.rearm()
+        self._on_start("start requested")
 
     def _on_exit(self, pid: int, detected_at: float) -> None:
         if pid in self._ignore_exit:
