@@ -238,9 +238,9 @@ class Supervisor:
         now = time.time()
         if runner.state in ("stopped", "escalated", "failed", "backoff", "starting") and svc.mode == "managed":
             return None
-        if svc.mode == "watched" and runner.state not in ("running",):
-            if runner.state != "escalated" and not runner.silenced():
-                runner.post_once("start", "periodic check")
+        if svc.mode == "watched" and runner.state != "running":
+            if runner.state != "escalated":
+                runner.post_once("look")
             return None
         pid = runner.pid
         if not runner.is_running():

@@ -172,6 +172,13 @@ class ServiceRunner:
             self.set_state("running", f"started ({reason}) but not verified healthy within "
                                       f"{self.service.start_timeout:g}s")
 
+    def _on_look(self) -> None:
+        """Watched, not running: adopt its process if it is back (started by hand, say). A
+        remediation that failed is not tried again at every round, each an incident of its own:
+        `retry`, a config change or an operator's start tries again, as for a managed service."""
+        if not self.is_running():
+            self._adopt()
+
     def _on_start_requested(self) -> None:
         """An operator's start re-arms the crash-loop budget, as their stop does."""
         self.rearm()
