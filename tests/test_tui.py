@@ -69,6 +69,17 @@ def test_header_counts_only_incidents_resolved_since_local_midnight(engine):
     assert overview.open_count == 1
 
 
+def test_header_says_how_many_services_were_left_down(engine):
+    """A failed remediation ends its incident, so `0 open` alone would hide a service still down."""
+    from grace_tui.tui.panels.header import header_text
+
+    for name, state in (("web", "failed"), ("api", "running"), ("db", "escalated"), ("cron", "stopped")):
+        upsert_service(name, mode="managed", state=state)
+    overview = RegistrySource(engine.registry, host="test-host").load({"service"}, time.time())["overview"]
+    assert overview.down_count == 2
+    assert "0 open  0 acked  2 down  |" in header_text(overview, "embedded", time.time(), {}).plain
+
+
 def test_a_row_that_changes_between_the_panes_two_reads_is_shown_once(engine, monkeypatch):
     """Open incidents and ended ones, active tasks and recent completions, are two reads each. An
     incident resolved or a task completed in between was in both: two rows with one key, and the

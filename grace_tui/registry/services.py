@@ -113,6 +113,14 @@ def list_services(with_history: bool = True) -> list[ServiceView]:
     return _views(ServiceState.select(*columns).order_by(ServiceState.name))
 
 
+DOWN_STATES = ("failed", "escalated")  # the supervisor gave up on these: a person must act
+
+
+def count_down() -> int:
+    """Services left down: their remediation failed or their crash loop escalated."""
+    return ServiceState.select().where(ServiceState.state.in_(DOWN_STATES)).count()
+
+
 def get_service(name: str) -> ServiceView | None:
     found = _views(ServiceState.select(*_VIEW_COLUMNS).where(ServiceState.name == name))
     return found[0] if found else None

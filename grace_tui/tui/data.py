@@ -42,6 +42,7 @@ class Overview:
     acked_count: int
     resolved_today: int
     mttr_today_s: float | None
+    down_count: int = 0  # services the supervisor gave up on (failed, escalated)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def parts_for(topics: set[str]) -> set[str]:
     """Which parts of the pane a change of `topics` affects."""
     parts: set[str] = set()
     if "service" in topics:
-        parts.add("services")
+        parts |= {"services", "overview"}  # the header counts the services that are down
     if "incident" in topics:
         # a remediation's outcome is recorded before its incident changes: reload what was learned too
         parts |= {"incidents", "overview", "learned"}
@@ -189,6 +190,7 @@ class RegistrySource:
                 acked_count=sum(1 for i in open_now if i.acknowledged),
                 resolved_today=resolved_today,
                 mttr_today_s=mttr_today_s,
+                down_count=service_store.count_down(),
             )
         if "tasks" in parts or "learning" in parts:
             # One pair of indexed queries serves both panels; a per-subsystem "recent" query

@@ -1,4 +1,4 @@
-"""The header line: host, uptime, incident counts and today's MTTR."""
+"""The header line: host, uptime, incident counts, services down and today's MTTR."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ def header_text(o: Overview | None, mode: str, now: float, palette: Palette) -> 
     open_style = f"bold {palette.get('state-bad', '')}" if o.open_count else palette.get("state-good", "")
     text.append(f"{o.open_count} open", style=open_style)
     text.append(f"  {o.acked_count} acked")
+    if o.down_count:  # a failed remediation ends its incident, but the service is still down
+        text.append(f"  {o.down_count} down", style=f"bold {palette.get('state-bad', '')}")
     text.append("  |  MTTR today ")
     if o.mttr_today_s is None:
         text.append("-")
