@@ -26,3 +26,18 @@ def test_metrics_file_and_endpoint(tmp_path):
         assert oct(prom.stat().st_mode & 0o777) == "0o600"
         served = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
         assert "grace_tui_mttr_seconds" in served
+
+
+def test_the_metrics_file_follows_a_change_at_once_not_at_the_next_check_round(tmp_path):
+    """node_exporter reads the file every scrape: a service that went down or came back must not
+    wait for a check round (30 s by default, an hour here) to show there."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}}, check_interval=3600.0)
+    prom = tmp_path / "state" / "grace_tui.prom"
+    with Harness(tmp_path, config) as h:
+        first = wait_for(lambda: banner_pid(port), what="echo up")
+        wait_for(lambda: prom.exists() and 'grace_tui_service_up{service="echo"} 1' in prom.read_text(),
+                 what="up in the metrics file")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: "grace_tui_incidents_resolved_total 1" in prom.read_text(), what="the healing in the file")
+    assert 'grace_tui_service_up{service="echo"} 0' in prom.read_text()  # stopped with the supervisor

@@ -25,6 +25,7 @@ from grace_tui.supervisor.probes import TcpProbe, ephemeral_port_warning, http_c
 from grace_tui.supervisor.service import ServiceRunner
 
 log = logging.getLogger(__name__)
+METRICS_SETTLE_S = 0.5
 ChooseAction = Callable[[ServiceConfig, str, list[str]], str]
 
 
@@ -43,7 +44,8 @@ class Supervisor:
         self.metrics = MetricsExporter(self)
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._kick = threading.Event()
+        self._kick = threading.Event()  # wakes the check loop: to write the metrics, or to check now
+        self._checks_now = False
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -75,6 +77,10 @@ class Supervisor:
                 runner._thread.join(30)
         if self._thread:
             self._thread.join(10)
+        try:
+            self.metrics.write(force=True)  # the services as they were left, not as they last ran
+        except Exception:
+            log_failure(log, "writing the metrics file")
         self.metrics.stop()
         self.exit_watcher.close()
 
@@ -107,8 +113,18 @@ class Supervisor:
         log.info("config applied: %s", "; ".join(f"{what} {', '.join(names)}" for what, names in summary.items()
                                                  if names) or "no service changed")
         self.events.publish("config", "applied", summary)
-        self._kick.set()
+        self.check_now()
         return summary
+
+    def check_now(self) -> None:
+        self._checks_now = True
+        self._kick.set()
+
+    def metrics_changed(self) -> None:
+        """A service's state or an incident changed: write the metrics file in a moment, not at the
+        next check round, up to check_interval later."""
+        self.metrics.dirty = True
+        self._kick.set()
 
     def _close_incidents_of_removed(self) -> None:
         """An incident of a service no longer in the config can never be verified: end it, saying why."""
@@ -168,7 +184,7 @@ class Supervisor:
         """Acknowledging a crash_loop incident re-arms its service."""
         if event.topic != "incident":
             return
-        self.metrics.dirty = True
+        self.metrics_changed()
         for runner in list(self.runners.values()):
             if runner.escalated_incident == event.key and runner.state == "escalated":
                 try:
@@ -200,8 +216,9 @@ class Supervisor:
     # ------------------------------------------------------------------ periodic checks
     def _check_loop(self) -> None:
         """One thread runs the periodic checks: service checks every check_interval, host
-        checks every host_check_interval, sleeping until whichever is due next (a kick from
-        retry/start runs the service checks at once)."""
+        checks every host_check_interval, sleeping until whichever is due next. A config change
+        runs the service checks at once; a changed state or incident wakes it to write the
+        metrics file."""
         next_services = next_host = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
@@ -217,8 +234,12 @@ class Supervisor:
                 log_failure(log, "periodic checks failed")
             due = min(next_services, next_host) if self.config.host.enabled else next_services
             if self._kick.wait(max(0.0, due - time.monotonic())):
-                next_services = 0.0
-            self._kick.clear()
+                self._kick.clear()
+                if self._checks_now:
+                    self._checks_now = False
+                    next_services = 0.0
+                else:  # metrics to write: one write for the burst (an incident's open, remediation, verification...)
+                    self._stop.wait(METRICS_SETTLE_S)
 
     def _check_services(self) -> None:
         samples = {}

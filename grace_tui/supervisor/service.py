@@ -568,7 +568,8 @@ class ServiceRunner:
         return bool(self.silenced_until and time.time() < self.silenced_until)
 
     def set_state(self, state: str, message: str = "") -> None:
-        self.sup.metrics.dirty = self.sup.metrics.dirty or state != self.state
+        if state != self.state:
+            self.sup.metrics_changed()
         self.state = state
         if message:
             self.message = message
