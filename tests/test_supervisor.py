@@ -131,6 +131,36 @@ def test_watched_process_restarted_by_its_argv(tmp_path):
     os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
 
 
+DAEMONIZING = textwrap.dedent("""
+    import os, socket, sys, time
+    if os.fork():
+        sys.exit(0)  # as a daemon does unless told to stay in the foreground
+    os.setsid()
+    s = socket.socket()
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen()
+    time.sleep(600)
+""")
+
+
+def test_a_command_that_forks_into_the_background_is_said_so_and_left_running(tmp_path):
+    """Freeing the port and starting it again would fork again: a kill of a working service at
+    every attempt, then a crash loop. One incident says what to change; nothing is killed."""
+    port = free_port()
+    script = tmp_path / "daemonizing.py"
+    script.write_text(DAEMONIZING)
+    with Harness(tmp_path, base_config({"forky": {"command": [PY, str(script), str(port)], "port": port}})) as h:
+        incident = wait_for(lambda: h.ended("port_in_use"), what="port_in_use ended")[0]
+        holder = psutil.Process(incident.detail["holders"][0])
+        try:
+            assert incident.state == "failed" and "forks into the background" in incident.summary
+            assert holder.cmdline() == [PY, str(script), str(port)] and holder.is_running()
+            assert [e.type for e in h.incidents.timeline(incident.id) if e.type == "remediation"] == []
+            assert h.runner("forky").state == "failed"
+        finally:
+            holder.kill()
+
+
 def test_port_in_use_by_stale_instance_is_freed(tmp_path):
     port = free_port()
     argv = echo_argv(port)

@@ -199,12 +199,32 @@ class ServiceRunner:
         self.message = f"{how} after {uptime:.3f}s"
         detail = {"pid": pid, "exit_code": code, "uptime_s": round(uptime, 3)}
         if self.service.port and port_accepting(self.service.port):
+            holders = self._port_holders()
+            if code == 0 and uptime < self.service.min_uptime and self._forked_away(pid, holders, detail, detected_at):
+                return
             # Its listening socket outlived it (a forked worker, another instance): a restart could
             # not bind. Free the port from a verified instance, as at start, or leave it and say so.
             self.heal("port_in_use", f"{self.name}: process {pid} {how}; port {self.service.port} is still held",
-                      {**detail, **self._port_holders()}, detected_at)
+                      {**detail, **holders}, detected_at)
             return
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
+
+    def _forked_away(self, pid: int, holders: dict[str, Any], detail: dict[str, Any], detected_at: float) -> bool:
+        """The command returned at once, successfully, and an instance of it (same command line and
+        user) holds the port: it forked into the background, as a daemon does unless told not to.
+        Freeing the port and starting it again would only repeat that, killing a working service
+        each time: say so instead, and leave it running. True when that is what happened."""
+        holder = next((h for h in holders["holders"] if procs.verify_identity(h, self.service)[0]), None)
+        if holder is None:
+            return False
+        summary = (f"{self.name}: process {pid} exited at once and left PID {holder}, its own command, on port "
+                   f"{self.service.port}: it forks into the background; run it in the foreground to supervise it")
+        incident = self.sup.incidents.open("port_in_use", self.severity("port_in_use"), summary, service=self.name,
+                                           check="port_in_use", detail={**detail, **holders},
+                                           detected_at=detected_at)
+        self.sup.incidents.set_state(incident.id, "failed", f"not remediated: PID {holder} left running")
+        self.set_state("failed", f"forks into the background (PID {holder})")
+        return True
 
     def _exit_code(self, pid: int) -> int | None:
         """Our child `pid`'s exit status, reaping it; None for a process we did not start.
