@@ -156,7 +156,7 @@ def test_a_command_that_forks_into_the_background_is_said_so_and_left_running(tm
             assert incident.state == "failed" and "forks into the background" in incident.summary
             assert holder.cmdline() == [PY, str(script), str(port)] and holder.is_running()
             assert [e.type for e in h.incidents.timeline(incident.id) if e.type == "remediation"] == []
-            assert h.runner("forky").state == "failed"
+            wait_for(lambda: h.runner("forky").state == "failed", what="the service failed")
         finally:
             holder.kill()
 

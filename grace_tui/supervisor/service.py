@@ -219,11 +219,11 @@ class ServiceRunner:
             return False
         summary = (f"{self.name}: process {pid} exited at once and left PID {holder}, its own command, on port "
                    f"{self.service.port}: it forks into the background; run it in the foreground to supervise it")
+        self.set_state("failed", f"forks into the background (PID {holder})")
         incident = self.sup.incidents.open("port_in_use", self.severity("port_in_use"), summary, service=self.name,
                                            check="port_in_use", detail={**detail, **holders},
                                            detected_at=detected_at)
         self.sup.incidents.set_state(incident.id, "failed", f"not remediated: PID {holder} left running")
-        self.set_state("failed", f"forks into the background (PID {holder})")
         return True
 
     def _exit_code(self, pid: int) -> int | None:
