@@ -132,14 +132,14 @@ def test_watched_process_restarted_by_its_argv(tmp_path):
 
 
 DAEMONIZING = textwrap.dedent("""
-    import os, socket, sys, time
+    import os, signal, socket, sys
     if os.fork():
         sys.exit(0)  # as a daemon does unless told to stay in the foreground
     os.setsid()
     s = socket.socket()
     s.bind(("127.0.0.1", int(sys.argv[1])))
     s.listen()
-    time.sleep(600)
+    signal.pause()  # until the test kills it
 """)
 
 
