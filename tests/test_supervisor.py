@@ -307,6 +307,22 @@ def test_a_watched_service_whose_restart_fails_is_one_incident_until_it_is_back(
             by_hand.wait()
 
 
+def test_an_incident_shows_while_a_slow_remediation_runs(tmp_path):
+    """Only a respawn goes out before the incident is written. A restart argv (or a command) can
+    take seconds: the pane and the journal must not learn of the failure only when it is over."""
+    go = tmp_path / "go"
+    slow_restart = [PY, "-c", f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.01)"]
+    config = base_config({"w": {"pidfile": str(tmp_path / "never.pid"), "restart": slow_restart,
+                                "start_timeout": 0.2}}, command_timeout=60.0)
+    with Harness(tmp_path, config) as h:
+        try:
+            incident = wait_for(lambda: h.incidents_of("process_down"), what="the incident, while restart runs")[0]
+            assert incident.state == "remediating" and not go.exists()
+        finally:
+            go.touch()  # the restart argv ends
+        wait_for(lambda: h.ended("process_down"), what="the remediation over")
+
+
 def test_a_stop_does_not_first_handle_what_was_queued_behind_a_remediation(tmp_path):
     config = base_config({"w": {"pidfile": str(tmp_path / "never.pid"), "restart": ["true"], "start_timeout": 3.0}})
     with Harness(tmp_path, config) as h:

@@ -307,19 +307,21 @@ class ServiceRunner:
         actions = self.service.actions_for(kind) or ["none"]
         first = self.sup.pick_action(self.service, kind, actions)
         ordered = [first] + [a for a in actions if a != first]
-        for action in ordered:  # no DB access before the first action: the restart goes out first
+        for action in ordered:
             if action in ("restart", "free_port") and self.crash_budget_spent():
                 self.escalate(kind, incident_id, summary, detected_at)
                 return
             delay = self.backoff_delay() if action in ("restart", "free_port") else 0.0
             if delay and self._wait_or_interrupted(delay):
                 return
+            # A respawn goes out before any DB access; anything else (a command, a port to free, a
+            # watched process to wait for) may take seconds, so the incident shows first.
+            spawn_first = action == "restart" and self.service.mode == "managed"
+            if not spawn_first:
+                incident_id = self._remediating(kind, action, incident_id, summary, detail, detected_at)
             result = self.perform(action, kind)
-            incident_id = incident_id or self.open_incident_id(kind)
-            if incident_id is None:
-                incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
-                                                      check=kind, detail=detail, detected_at=detected_at).id
-            self.sup.incidents.set_state(incident_id, "remediating", action)  # the next entry says how it went
+            if spawn_first:
+                incident_id = self._remediating(kind, action, incident_id, summary, detail, detected_at)
             self.sup.incidents.note(incident_id, "remediation", f"{action}: {result.message}", result.data())
             if action == "none" or self.sup.dry_run:
                 self.set_state(self.state, result.message)
@@ -348,6 +350,16 @@ class ServiceRunner:
                 return  # the new process died: its exit message drives the next attempt (with backoff)
         self.set_state("failed", f"{kind}: remediation did not recover the service")
         self.sup.incidents.set_state(incident_id, "failed", "remediation did not recover the service")
+
+    def _remediating(self, kind: str, action: str, incident_id: str | None, summary: str, detail: dict[str, Any],
+                     detected_at: float) -> str:
+        """The incident, opened now if need be, in state remediating by `action`."""
+        incident_id = incident_id or self.open_incident_id(kind)
+        if incident_id is None:
+            incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
+                                                  check=kind, detail=detail, detected_at=detected_at).id
+        self.sup.incidents.set_state(incident_id, "remediating", action)  # the next entry says how it went
+        return incident_id
 
     def open_incident_id(self, kind: str) -> str | None:
         for incident in self.sup.incidents.open_incidents(self.name, kind):
