@@ -303,7 +303,8 @@ class ServiceRunner:
     # ------------------------------------------------------------------ healing
     def heal(self, kind: str, summary: str, detail: dict[str, Any], detected_at: float,
              incident_id: str | None = None) -> None:
-        """Remediate `kind`: spawn first, record while it boots, verify, then resolve or escalate."""
+        """Remediate `kind`: act and record (a respawn first, recorded while it boots), verify, then
+        resolve or escalate."""
         actions = self.service.actions_for(kind) or ["none"]
         first = self.sup.pick_action(self.service, kind, actions)
         ordered = [first] + [a for a in actions if a != first]
