@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -70,9 +71,30 @@ def test_bad_input_gets_one_line_and_keeps_data(state_dir: Path, tmp_path: Path)
     assert "not valid JSON" in _one_line_error(
         run_cli("task", "done", task_id, "--result", "{bad", state_dir=state_dir))
     assert "invalid choice" in _one_line_error(run_cli("task", "frobnicate", state_dir=state_dir))
+    assert "needs a subsystem" in _one_line_error(
+        run_cli("task", "start", "--title", "x", "--subsystem", " ", state_dir=state_dir))
+    assert "needs a kind" in _one_line_error(
+        run_cli("task", "start", "--title", "x", "--kind", "", state_dir=state_dir))
 
     (task,) = json.loads(run_cli("task", "list", "--json", state_dir=state_dir).stdout)
     assert (task["status"], task["progress"]) == ("active", 25.0)
+
+
+def test_list_shows_a_jobs_text_without_its_escape_sequences(state_dir: Path) -> None:
+    """A title from an outside job is data: raw, "\\x1b[2J" cleared the sysadmin's terminal and a newline
+    broke the table. The JSON keeps the text as it was given."""
+    title = "backup\x1b[2J of /var\nsecond line\x07"
+    task_id = run_cli("task", "start", "--title", title, state_dir=state_dir).stdout.strip()
+    run_cli("task", "progress", task_id, "5", "--message", "\x1b]0;pwned\x07copying", state_dir=state_dir)
+
+    listed = run_cli("task", "list", state_dir=state_dir)
+    header, row = listed.stdout.splitlines()
+    assert row.endswith("backup\\x1b[2J of /var↵second line\\x07 — \\x1b]0;pwned\\x07copying")
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", listed.stdout.replace("\n", ""))
+    assert json.loads(run_cli("task", "list", "--json", state_dir=state_dir).stdout)[0]["title"] == title
+
+    unknown = run_cli("task", "done", "no\x1b[2Jsuch", state_dir=state_dir)
+    assert _one_line_error(unknown) == "grace-tui: unknown task id 'no\\x1b[2Jsuch'"
 
 
 def test_not_a_database_and_unwritable_state_dir(tmp_path: Path) -> None:

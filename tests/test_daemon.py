@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -108,3 +109,16 @@ def test_daemon_logs_for_the_journal_when_stderr_is_the_journal(tmp_path):
     assert "<6>INFO grace_tui.supervisor.core: supervising 1 service(s)" in lines
     assert any(line.startswith("<4>WARNING grace_tui.incidents.log: incident ") for line in lines)
     assert all(line.startswith(("<6>", "<4>")) for line in lines), lines
+
+
+def test_log_lines_carry_no_escape_sequences():
+    """A rejected reload logs the config's errors, which quote its keys: `[services."a\\u001b[2J"]`
+    would clear the terminal tailing the log."""
+    from grace_tui.cli.daemon_cmd import InertFormatter, JournalFormatter
+
+    record = logging.LogRecord("grace_tui.config", logging.WARNING, __file__, 1,
+                               "config rejected: %s", ("c.toml:1: services.a\x1b[2Jb: bad name",), None)
+    plain = InertFormatter("%(message)s").format(record)
+    assert plain == "config rejected: c.toml:1: services.a\\x1b[2Jb: bad name"
+    journal = JournalFormatter().format(record)
+    assert journal == "<4>WARNING grace_tui.config: config rejected: c.toml:1: services.a\\x1b[2Jb: bad name"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Callable
 
 import pytest
+from textual.geometry import Region
 
 from grace_tui.engine import Engine
 from grace_tui.paths import StatePaths
@@ -439,3 +441,81 @@ def test_every_rebindable_action_is_a_binding_of_the_pane():
 
     bindings = {b.id: b.key for b in GraceApp.BINDINGS}
     assert bindings == PANE_KEYS
+
+
+# A backup script's title and message, a command's coloured output, a path in brackets: text the pane
+# did not write. Raw, the ESC sequences cleared the screen and set the window title; "[/opt/web]" was
+# parsed as markup (a closing tag with nothing to close) and took the dialog down.
+HOSTILE_TITLE = "backup\x1b[2J\x1b]0;pwned\x07 of /var\nsecond line\tend\x9b31m"
+HOSTILE_OUTPUT = "\x1b[31mfailed\x1b[0m: disk\r\nnext\x07 line"
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def drawn_lines(widget) -> list[str]:
+    """What the widget sends to the terminal, line by line."""
+    return [strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size))]
+
+
+def drawn(widget) -> str:
+    return "\n".join(drawn_lines(widget))
+
+
+def has_controls(*widgets) -> bool:
+    return any(CONTROL.search(line) for widget in widgets for line in drawn_lines(widget))
+
+
+def test_text_from_outside_is_drawn_inert(engine):
+    task = engine.registry.start_task(HOSTILE_TITLE, "ops")
+    engine.registry.progress(task, 30, "copying\r\x1b[31mred\x1b[0m")
+    incident = engine.incidents.open("process_down", "high", "web exited: see [/opt/web] \x1b[2J", service="web")
+    engine.incidents.note(incident.id, "remediation", "restart web (attempt 1)",
+                          {"argv": ["/opt/web/run", "\x1b[2J"], "exit_code": 1, "output": HOSTILE_OUTPUT})
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(140, 40)) as pilot:  # one panel at a time, the full width
+            tasks = app.panel("tasks").table
+            await wait_until(pilot, lambda: task in tasks.rows and incident_rows(app) == 1, "the rows")
+            await pilot.press("3")
+            await pilot.pause()
+            shown = drawn(tasks)
+            assert "backup\\x1b[2J\\x1b]0;pwned\\x07 of /var second line end" in shown
+            assert not has_controls(tasks)
+            await pilot.press("2")
+            await pilot.pause()
+            assert "see [/opt/web]" in drawn(app.panel("incidents").table)
+            assert not has_controls(app.panel("incidents").table)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen), "the detail screen")
+            timeline = app.screen.query_one("#detail-timeline")
+            await wait_until(pilot, lambda: "| failed: disk" in drawn(timeline), "the attempt's output")
+            assert "| next\\x07 line" in drawn(timeline)
+            assert not has_controls(timeline, app.screen.query_one("#detail-facts"))
+            await pilot.press("escape", "a")
+            await wait_until(pilot, lambda: isinstance(app.screen, AckDialog), "the acknowledge dialog")
+            await pilot.pause()
+            assert "[/opt/web]" in drawn(app.screen.query_one(".dialog-title"))
+            assert app.is_running
+
+    asyncio.run(scenario())
+
+
+def test_notifications_show_error_text_as_written(engine):
+    """An engine error naming "[/etc/app]" is text, not markup: shown whole, and the pane keeps running."""
+
+    class Failing(RecordingActions):
+        def reload_config(self) -> str:
+            raise ValueError("config.toml:3: services.web.cwd: no such directory [/etc/app]")
+
+    async def scenario():
+        app = make_app(engine, actions=Failing())
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await wait_until(pilot, lambda: app.loads > 0, "the first load")
+            await pilot.press("R")
+            await wait_until(pilot, lambda: app.screen.query("Toast"), "the error notification")
+            toast = app.screen.query_one("Toast")
+            await wait_until(pilot, lambda: "[/etc/app]" in drawn(toast), "the whole message")
+            assert "no such directory [/etc/app]" in " ".join(drawn(toast).replace("▌", "").split())
+            assert app.is_running
+
+    asyncio.run(scenario())

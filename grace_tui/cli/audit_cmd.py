@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from grace_tui.cli.context import Context
 from grace_tui.governance import audit
+from grace_tui.text import one_line
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -52,4 +53,4 @@ def format_entry(entry: dict) -> str:
     data = json.dumps(entry["data"], sort_keys=True, default=str)
     if len(data) > 160:
         data = data[:157] + "..."
-    return f"{entry['seq']:>6}  {when}Z  {entry['type']:<22} {entry['actor']:<12} {data}"
+    return f"{entry['seq']:>6}  {when}Z  {one_line(entry['type']):<22} {one_line(entry['actor']):<12} {data}"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from grace_tui.cli.context import Context
+from grace_tui.text import one_line
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def cmd_check(ctx: Context) -> int:
         config = load_config(path)
     except ConfigInvalid as exc:
         for error in exc.errors:
-            print(error, file=sys.stderr)
+            print(one_line(error), file=sys.stderr)
         return 2
     where = config.source_path or "built-in default (no config file found)"
     for service in config.services.values():

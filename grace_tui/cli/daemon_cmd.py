@@ -15,6 +15,7 @@ import threading
 from grace_tui.cli.context import Context
 from grace_tui.errors import UserError
 from grace_tui.lockfile import SupervisorLock
+from grace_tui.text import one_line
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -37,7 +38,15 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
-class JournalFormatter(logging.Formatter):
+class InertFormatter(logging.Formatter):
+    """Log lines carry text from outside (a service's name in a summary, a command's error): escape
+    sequences in it must not reach the terminal that tails the log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(one_line(line) for line in super().format(record).splitlines())
+
+
+class JournalFormatter(InertFormatter):
     """For stderr read by journald: it stamps the time itself and takes a leading <N> as the
     line's syslog priority, so `journalctl -p warning` lists the incidents and not the routine."""
 
@@ -65,7 +74,7 @@ def cmd_daemon(ctx: Context) -> int:
     _limit_malloc_arenas()
     handler = logging.StreamHandler()
     handler.setFormatter(JournalFormatter() if _stderr_is_journal() else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=getattr(logging, ctx.args.log_level.upper()), handlers=[handler])
     from grace_tui.config import load_config
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from grace_tui.cli.context import Context
 from grace_tui.errors import UserError
+from grace_tui.text import inert_lines, one_line
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -109,7 +110,7 @@ def cmd_pending(ctx: Context) -> int:
         print("no pending proposals")
     for p in proposals:
         changes = ", ".join(f"{c['path']}: {c['old']} -> {c['new']}" for c in p.changes)
-        print(f"#{p.id}  {_when(p.created_at)}  {p.kind}  {changes}\n      {p.reason}")
+        print(f"#{p.id}  {_when(p.created_at)}  {p.kind}  {one_line(changes)}\n      {one_line(p.reason)}")
     return 0
 
 
@@ -126,8 +127,8 @@ def cmd_history(ctx: Context) -> int:
     for v in versions:
         changed = sum(1 for line in v.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---"))
         proposal = f" (proposal #{v.proposal_id})" if v.proposal_id else ""
-        print(f"v{v.number:<4} {_when(v.created_at)}  {v.author:<10} {changed:>3} line(s) changed  "
-              f"{v.reason}{proposal}")
+        print(f"v{v.number:<4} {_when(v.created_at)}  {one_line(v.author):<10} {changed:>3} line(s) changed  "
+              f"{one_line(v.reason)}{proposal}")
         if ctx.args.diff and v.diff:
-            print("".join("      " + line + "\n" for line in v.diff.splitlines()), end="")
+            print("".join("      " + line + "\n" for line in inert_lines(v.diff)), end="")
     return 0

@@ -9,6 +9,7 @@ import sys
 from grace_tui import __version__
 from grace_tui.cli.context import Context
 from grace_tui.errors import UsageError, UserError
+from grace_tui.text import one_line
 
 # Each module has register(subparsers, common) adding its subcommands; a subcommand
 # sets `func(ctx) -> int`.
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(Context(args)) or 0)
     except UserError as exc:
-        print(f"grace-tui: {exc}", file=sys.stderr)
+        print("\n".join(one_line(line) for line in f"grace-tui: {exc}".splitlines()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,7 @@ import time
 from grace_tui.cli.context import Context
 from grace_tui.errors import UserError
 from grace_tui.registry import STATUSES, TaskView
+from grace_tui.text import one_line
 from grace_tui.tui.format import duration  # pure text, no Textual
 
 
@@ -107,5 +108,6 @@ def cmd_list(ctx: Context) -> int:
 
 def format_row(t: TaskView, now: float) -> str:
     detail = t.title + (f" — {t.message}" if t.message else "") + (f" — {t.error}" if t.error else "")
-    return (f"{t.id:13}  {t.subsystem[:12]:12}  {t.kind[:14]:14}  {t.status:11}  {t.progress:5.1f}  "
-            f"{duration(t.elapsed_s(now)):>8}  {detail}")
+    subsystem, kind = one_line(t.subsystem)[:12], one_line(t.kind)[:14]
+    return (f"{t.id:13}  {subsystem:12}  {kind:14}  {t.status:11}  {t.progress:5.1f}  "
+            f"{duration(t.elapsed_s(now)):>8}  {one_line(detail)}")

@@ -170,8 +170,9 @@ class Registry:
         """Register a task and return its id. It starts `active` unless told `pending`."""
         if status not in ACTIVE_STATUSES:
             raise UserError(f"a new task must be pending or active, not {status!r}")
-        if not title.strip():
-            raise UserError("a task needs a title")
+        for field, value in (("title", title), ("subsystem", subsystem), ("kind", kind)):
+            if not value.strip():
+                raise UserError(f"a task needs a {field}")
         now = time.time()
         task_id = new_task_id()
         with self.database.atomic():

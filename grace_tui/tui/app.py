@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from grace_tui.config.model import PANE_KEYS
 from grace_tui.engine import Actions
 from grace_tui.events import Event, EventBus
+from grace_tui.text import one_line
 from grace_tui.tui.data import SYSTEM_CLOCK, Clock, Source
 from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
@@ -181,7 +182,7 @@ class GraceApp(App[int]):
         if self.tick_s:
             self.set_interval(self.tick_s, self._tick)
         for notice in self.notices:
-            self.notify(notice, severity="warning", timeout=8)
+            self.notify(one_line(notice), severity="warning", timeout=8, markup=False)
         if self.watch_terminal:
             self._watch_terminal()
 
@@ -237,7 +238,7 @@ class GraceApp(App[int]):
         self.pump.request_history(message.search, message.before_id)
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.notify(message.error, severity="error", timeout=6)
+        self.notify(one_line(message.error), severity="error", timeout=6, markup=False)
 
     def _tick(self) -> None:
         """Ages and elapsed times move on; redraw from cached data, no DB."""
@@ -452,8 +453,8 @@ class GraceApp(App[int]):
             self._close_thread_db()
 
     def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.text, severity="information" if message.ok else "error",
-                    timeout=4 if message.ok else 8)
+        self.notify(one_line(message.text), severity="information" if message.ok else "error",
+                    timeout=4 if message.ok else 8, markup=False)
         if self.mode == "embedded":
             self.pump.request({"incident", "service", "proposal"})
 
@@ -501,7 +502,7 @@ class GraceApp(App[int]):
             return
         index = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[index % len(names)]
-        self.notify(f"theme: {self.theme}", timeout=2)
+        self.notify(f"theme: {self.theme}", timeout=2, markup=False)
 
     def watch_theme(self, theme: str) -> None:
         self._apply_palette()

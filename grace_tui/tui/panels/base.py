@@ -16,6 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from grace_tui.text import one_line
+
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]
 Palette = dict[str, str]
@@ -23,6 +25,14 @@ Palette = dict[str, str]
 MAX_PIECEMEAL_REMOVALS = 3  # beyond this one clear() is cheaper (remove_row re-lays out the table)
 MIN_FLEX = 8  # the flexible column never shrinks below this
 SCROLLBAR = 1  # the table's vertical scrollbar (app.tcss)
+
+
+def inert(cell: Cell) -> Text:
+    """A cell as text to draw, never markup to parse (DataTable parses a str: a task titled
+    "sync [/srv]" raised MarkupError), with escape sequences and control characters made visible."""
+    if isinstance(cell, Text):
+        return cell if cell.plain.isprintable() else Text(one_line(cell.plain), style=cell.style)
+    return Text(one_line(str(cell)))
 
 
 def plain(cell: Cell) -> str:
@@ -102,7 +112,8 @@ class Panel(Vertical):
         self._palette = palette
         if self.data is None:
             return
-        rows = self.build_rows(self.data, now, palette)
+        rows = [(key, tuple(inert(cell) for cell in cells))
+                for key, cells in self.build_rows(self.data, now, palette)]
         self._row_count = len(rows)
         if self.filter_text:
             needle = self.filter_text.lower()

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from grace_tui.text import one_line
+
 ResultT = TypeVar("ResultT")
 
 SILENCE_CHOICES = (("15m", 15 * 60), ("1h", 3600), ("4h", 4 * 3600), ("24h", 24 * 3600))
@@ -23,7 +25,7 @@ class _IncidentDialog(ModalScreen[ResultT]):
 
     def __init__(self, summary: str):
         super().__init__()
-        self.summary = summary
+        self.summary = one_line(summary)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -34,7 +36,7 @@ class AckDialog(_IncidentDialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Acknowledge: {self.summary}", classes="dialog-title")
+            yield Label(f"Acknowledge: {self.summary}", classes="dialog-title", markup=False)
             yield Input(placeholder="reason (optional), enter to acknowledge", id="reason")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Acknowledge", id="ack", variant="primary")
@@ -58,7 +60,7 @@ class SilenceDialog(_IncidentDialog[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Silence the check of: {self.summary}", classes="dialog-title")
+            yield Label(f"Silence the check of: {self.summary}", classes="dialog-title", markup=False)
             yield OptionList(*(Option(f"for {label}", id=str(seconds)) for label, seconds in SILENCE_CHOICES),
                              id="durations")
             yield Label("enter to choose, escape to cancel", classes="dialog-hint")

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from grace_tui.registry.incidents import IncidentView, TimelineEntry
+from grace_tui.text import inert_lines, one_line
 from grace_tui.tui import format as fmt
 from grace_tui.tui.incident_text import detail_facts
 
@@ -48,7 +49,7 @@ class IncidentDetailScreen(Screen[None]):
 def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
     text = Text()
     text.append(f"{i.severity.upper()} ", style=f"bold {palette.get(f'sev-{i.severity}', '')}")
-    text.append(f"{i.summary}\n", style="bold")
+    text.append(f"{one_line(i.summary)}\n", style="bold")
     rows = [
         ("incident", i.id),
         ("kind", f"{i.kind}" + (f"  check {i.check}" if i.check else "")),
@@ -66,7 +67,7 @@ def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
         rows.append(("detail", json.dumps(i.detail, sort_keys=True, default=str)))
     for label, value in rows:
         text.append(f"  {label:<9}", style="dim")
-        text.append(f"{value}\n")
+        text.append(f"{one_line(str(value))}\n")
     return text
 
 
@@ -77,7 +78,7 @@ def timeline_text(entries: list[TimelineEntry], t0: float, palette: dict[str, st
         text.append(f"  +{fmt.duration(max(0.0, entry.at - t0)):>7}  ", style="dim")
         colour = palette.get("state-warn") if entry.type == "remediation" else None
         text.append(f"{entry.type:<12}", style=f"bold {colour or ''}".strip())
-        text.append(f" {timeline_message(entry)}\n")
+        text.append(f" {one_line(timeline_message(entry))}\n")
         if entry.type == "remediation":
             attempt_lines(text, entry.data, palette)
     if not entries:
@@ -98,7 +99,7 @@ def attempt_lines(text: Text, data: dict[str, Any], palette: dict[str, str]) -> 
     argv = data.get("argv")
     if argv:
         text.append("      $ ", style="dim")
-        text.append(" ".join(str(a) for a in argv) + "\n")
+        text.append(one_line(" ".join(str(a) for a in argv)) + "\n")
     code = data.get("exit_code")
     facts = []
     if data.get("action") and not argv:
@@ -115,10 +116,11 @@ def attempt_lines(text: Text, data: dict[str, Any], palette: dict[str, str]) -> 
         facts.append(str(data["error"]))
     if facts:
         ok = data.get("ok", code == 0 and not data.get("timed_out") and not data.get("error"))
-        text.append("      " + ", ".join(facts) + "\n", style=palette.get("state-good" if ok else "state-bad", ""))
+        colour = palette.get("state-good" if ok else "state-bad", "")
+        text.append("      " + one_line(", ".join(facts)) + "\n", style=colour)
     output = str(data.get("output") or "").rstrip()
     if output:
-        lines = output.splitlines()
+        lines = inert_lines(output)
         for line in lines[-OUTPUT_LINES:]:
             text.append(f"      | {line}\n", style="dim")
         if len(lines) > OUTPUT_LINES:

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from grace_tui.registry.governance import ProposalView
+from grace_tui.text import inert_lines, one_line
 from grace_tui.tui.panels.learning import change_text
 from grace_tui.tui.screens.incident_detail import fmt_time
 
@@ -36,13 +37,13 @@ class ProposalScreen(ModalScreen[None]):
 def proposal_text(p: ProposalView) -> Text:
     text = Text()
     text.append(f"Proposal #{p.id} ({p.kind})\n", style="bold")
-    text.append(f"by {p.author} at {fmt_time(p.created_at)}\n\n", style="dim")
+    text.append(f"by {one_line(p.author)} at {fmt_time(p.created_at)}\n\n", style="dim")
     text.append("Changes\n", style="bold underline")
     for change in p.changes:
-        text.append(f"{change_text(change)}\n")
+        text.append(f"{one_line(change_text(change))}\n")
     if not p.changes:
         text.append("(none)\n", style="dim")
     text.append("\nReason\n", style="bold underline")
-    text.append(f"{p.reason or '-'}\n")
+    text.append("\n".join(inert_lines(p.reason)) + "\n" if p.reason else "-\n")
     text.append("\ny approve   n reject   esc back", style="dim")
     return text
