@@ -199,3 +199,15 @@ def test_config_check_warns_of_a_service_port_inside_the_ephemeral_range(tmp_pat
                         f"({low}-{high}): while the service is down, a client's connect() to it can take the port "
                         f"as its own and hold it in TIME_WAIT for 60 s, and no restart can bind it until then; "
                         f"a port below {low} is safe"]
+
+
+def test_a_bad_quoted_service_name_is_pointed_at_and_printed_inert(tmp_path, capsys):
+    """Quoted TOML keys may hold "]" or escapes; the error still names the line of their table, and
+    the name is printed without the escape sequence it spells."""
+    path = tmp_path / "c.toml"
+    path.write_text('[host]\nenabled = false\n\n[services."a/[/x]"]\ncommand = ["true"]\n\n'
+                    '[services."we\\u001b[2Jb"]\ncommand = ["true"]\n')
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(": service names")[0] for line in err] == [f"{path}:4: services.a/[/x]",
+                                                                   f"{path}:7: services.we\\x1b[2Jb"]

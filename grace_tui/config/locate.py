@@ -7,14 +7,25 @@ every table header and key (dotted path), which is enough to point at a field.
 from __future__ import annotations
 
 import re
+import tomllib
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_HEADER = re.compile(r"""^\s*\[\[?\s*((?:"[^"]*"|'[^']*'|[^\]"'])+?)\s*\]\]?\s*(#.*)?$""")
 _KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+))*)\s*=""")
 _PART = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*(?:\.|$)""")
 
 
 def _split(dotted: str) -> tuple[str, ...]:
-    return tuple(m.group(1).strip("\"'") for m in _PART.finditer(dotted) if m.group(1))
+    return tuple(_key(m.group(1)) for m in _PART.finditer(dotted) if m.group(1))
+
+
+def _key(part: str) -> str:
+    """A key as tomllib gives it: quotes removed, and a basic string's escapes ("\\u001b") decoded."""
+    if part.startswith('"') and "\\" in part:
+        try:
+            return next(iter(tomllib.loads(f"{part} = 0")))
+        except tomllib.TOMLDecodeError:
+            pass  # the parser reports it
+    return part.strip("\"'")
 
 
 class Locator:
