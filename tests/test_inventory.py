@@ -14,6 +14,7 @@ from grace_tui.governance.inventory import KIND, InventoryWatcher, scan
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
 from grace_tui.registry import learned
+from grace_tui.text import count
 
 
 def _listen() -> socket.socket:
@@ -34,12 +35,13 @@ def test_unexpected_listener_opens_an_incident_and_an_ack_teaches_it(registry, s
     registry.events.subscribe(watcher.on_event)
 
     first = watcher.run()
+    assert first["summary"] == f"baseline: {count(first['listeners'], 'listener')} learned"  # the job's last word
     assert first["baseline"] and learned.listener_count() == first["listeners"] and "inventory_baseline" in events
 
     sock = _listen()
     port = sock.getsockname()[1]
     try:
-        watcher.run()
+        assert watcher.run()["summary"].endswith(", 1 unexpected, 0 gone")
         (incident,) = _for_port(incidents, port)
         assert incident.severity == "high" and incident.detail["pid"] == psutil.Process().pid
         assert incident.detail["process"] == psutil.Process().name() and str(port) in incident.summary

@@ -45,6 +45,7 @@ def test_noise_acks_lead_to_an_auto_approved_threshold_inside_bounds(world) -> N
     _cpu_incident(log, 86.0, "Noise: batch job")
     _cpu_incident(log, 99.0, "real: runaway loop")  # not noise: ignored
     result = tuner.run()
+    assert result["summary"] == f"2 noise acks over {result['limits_examined']} limits: 1 proposal"  # in the pane
     (proposal,) = result["proposals"]
     assert proposal["path"] == "services.web.cpu_max_pct" and proposal["new"] == pytest.approx(86.0 * 1.05)
     assert proposal["status"] == "auto_approved"  # 80 -> 90.3 is +12.9%

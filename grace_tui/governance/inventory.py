@@ -25,6 +25,7 @@ from grace_tui.events import Event
 from grace_tui.incidents import IncidentLog
 from grace_tui.registry import learned
 from grace_tui.registry.incidents import IncidentView
+from grace_tui.text import count
 
 KIND = "unexpected_listener"
 LearningSink = Callable[[str, dict[str, Any]], None]
@@ -115,14 +116,17 @@ class InventoryWatcher:
         gone = [i.id for check, i in open_by_check.items() if check not in present and not i.acknowledged]
         for incident_id in gone:
             self.incidents.resolve(incident_id, "the listener went away")
-        return {"listeners": len(listeners), "known": len(known), "unexpected": opened, "gone": gone}
+        summary = f"{count(len(listeners), 'listener')} off the config, {len(opened)} unexpected, {len(gone)} gone"
+        return {"summary": summary, "listeners": len(listeners), "known": len(known), "unexpected": opened,
+                "gone": gone}
 
     def _learn_baseline(self, listeners: list[Listener]) -> dict[str, Any]:
         for item in listeners:
             learned.learn_listener(item.port, item.address, item.process, item.exe, item.user, "baseline")
         learned.mark_baseline_learned(time.time())
         self.on_learning("inventory_baseline", {"listeners": [asdict(item) for item in listeners]})
-        return {"listeners": len(listeners), "baseline": True, "unexpected": []}
+        summary = f"baseline: {count(len(listeners), 'listener')} learned"
+        return {"summary": summary, "listeners": len(listeners), "baseline": True, "unexpected": []}
 
     def _open(self, listener: Listener) -> IncidentView:
         summary = (f"unexpected listener: {listener.process} (user {listener.user}, pid {listener.pid}) "

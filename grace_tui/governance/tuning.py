@@ -31,6 +31,7 @@ from grace_tui.learning.settings import LearningSettings
 from grace_tui.registry import governance as gov_store
 from grace_tui.registry import learned
 from grace_tui.registry.incidents import IncidentView
+from grace_tui.text import count
 
 MARGIN = 0.05
 MIB = 1024 * 1024
@@ -145,7 +146,9 @@ class ThresholdTuner:
             proposal = self._propose(limit, fresh, config)
             if proposal is not None:
                 proposals.append(proposal)
-        return {"noise_acks": len(acks), "limits_examined": len(groups), "proposals": proposals}
+        summary = (f"{count(len(acks), 'noise ack')} over {count(len(groups), 'limit')}: "
+                   f"{count(len(proposals), 'proposal')}")
+        return {"summary": summary, "noise_acks": len(acks), "limits_examined": len(groups), "proposals": proposals}
 
     @staticmethod
     def _group(acks: Iterable[IncidentView]) -> dict[Limit, list[tuple[float, str | None, float, float]]]:
