@@ -14,6 +14,7 @@ import time
 import psutil
 import pytest
 
+from grace_tui.errors import UserError
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
 from grace_tui.supervisor.probes import connect, proc_net_tcp_lookup, sock_diag_lookup, tcp_probe
@@ -482,6 +483,18 @@ def test_retry_rearms_and_silence_is_recorded(tmp_path):
         assert any(e.type == "silence" for e in h.incidents.timeline(loop.id))
         row = wait_for(lambda: (r := service_rows.get_service("flaky")) and r.silenced_until and r)
         assert row.silenced_until > time.time() + 500
+
+
+def test_a_resolved_incident_is_not_retried(tmp_path):
+    """Retry on a healed incident answered "retrying web" and did nothing: now it says why not."""
+    port = free_port()
+    with Harness(tmp_path, base_config({"echo": {"command": echo_argv(port), "port": port}})) as h:
+        pid = wait_for(lambda: banner_pid(port), what="echo up")
+        os.kill(pid, signal.SIGKILL)
+        healed = wait_for(lambda: [i for i in h.incidents_of("process_down") if i.state == "resolved"],
+                          what="healed")[0]
+        with pytest.raises(UserError, match=f"incident {healed.id} is already resolved"):
+            h.sup.retry(healed.id)
 
 
 def test_http_check_opens_incident_and_failed_recovery_is_not_resolved(tmp_path):

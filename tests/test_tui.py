@@ -165,6 +165,24 @@ def test_escape_cancels_acknowledge(engine):
     assert not incident_store.get_incident(incident.id).acknowledged
 
 
+def test_retry_is_not_offered_on_a_resolved_incident(engine):
+    incident = engine.incidents.open("process_down", "high", "web exited with status 1", service="web")
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: incident_rows(app) == 1, "the incident row")
+            await pilot.press("2")
+            assert app.check_action("retry", ()) is True
+            engine.incidents.resolve(incident.id)
+            await wait_until(pilot, lambda: "resolved" in str(app.panel("incidents").table.get_row(incident.id)),
+                             "the resolution in the pane")
+            assert app.check_action("retry", ()) is False  # nothing left to retry
+            assert app.check_action("silence", ()) is True  # a flapping check may still want quiet
+
+    asyncio.run(scenario())
+
+
 def test_retry_and_silence_call_the_actions(engine):
     """No supervisor in this branch's engine: a recorder stands in for it and we check what was asked."""
     incident = engine.incidents.open("port_in_use", "high", "port 8080 held", service="web")

@@ -148,11 +148,13 @@ class Supervisor:
         return actions[0]
 
     def retry(self, incident_id: str) -> str:
+        from grace_tui.errors import UserError
+
         incident = self.incidents.get(incident_id)
+        if incident.state == "resolved":
+            raise UserError(f"incident {incident_id} is already resolved")
         runner = self.runners.get(incident.service or "")
         if runner is None:
-            from grace_tui.errors import UserError
-
             raise UserError(f"incident {incident_id} has no supervised service to retry")
         runner.post("retry", incident_id)
         return f"retrying {runner.name} ({incident.kind})"

@@ -310,7 +310,10 @@ class GraceApp(App[int]):
         if action == "acknowledge":
             view = self._incident_view(self.selected_incident())
             return self.selected_incident() is not None and not (view and view.acknowledged)
-        if action in ("retry", "silence"):
+        if action == "retry":  # a failed, escalated or open incident; a resolved one has nothing to retry
+            view = self._incident_view(self.selected_incident())
+            return self.selected_incident() is not None and not (view and view.state == "resolved")
+        if action == "silence":
             return self.selected_incident() is not None
         if action == "open_incident":
             return not isinstance(self.screen, IncidentDetailScreen) and self.selected_incident() is not None
