@@ -53,3 +53,37 @@ def test_reload_now_applies_or_rejects_without_the_watcher(tmp_path):
         with pytest.raises(ConfigError, match="^rejected, keeping the last good config: .*config.toml:1"):
             engine.reload_config()
         assert set(engine.supervisor.runners) == {"a", "b"} and banner_pid(a) == first_a
+        # asked again, the file is still bad: say so again (it answered "unchanged", as if all were well)
+        with pytest.raises(ConfigError, match="^rejected, keeping the last good config: .*config.toml:1"):
+            engine.reload_config()
+        path.write_text(_toml({"a": a, "b": b}))  # back to what runs
+        assert engine.reload_config().endswith(": unchanged")
+
+
+def test_a_change_that_cannot_be_applied_does_not_end_the_watching(tmp_path, monkeypatch):
+    """An error while applying (not a bad file: say the state dir's disk is full) ended the watch
+    thread, and later edits were silently never applied."""
+    from grace_tui.config.watch import ConfigWatcher
+
+    monkeypatch.setattr("grace_tui.config.watch.STEP_MS", 50)
+    path = tmp_path / "config.toml"
+    path.write_text("[host]\nsamples = 3\n")
+    applied: list[int] = []
+
+    def apply(config):
+        applied.append(config.host.samples)
+        if len(applied) == 1:
+            raise OSError("database or disk is full")
+
+    def edited(samples: int) -> bool:  # written until seen: the watch may not be set up yet
+        if samples not in applied:
+            path.write_text(f"[host]\nsamples = {samples}\n")
+        return samples in applied
+
+    watcher = ConfigWatcher(path, apply, lambda error: None)
+    watcher.start()
+    try:
+        wait_for(lambda: edited(4), what="the first change tried")
+        wait_for(lambda: edited(5), what="the next change applied")
+    finally:
+        watcher.stop(wait=True)

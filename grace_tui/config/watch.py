@@ -29,7 +29,7 @@ class ConfigWatcher:
         self.on_error = on_error
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_text: str | None = self._read()
+        self._last_text: str | None = self._read()  # the text of the config running now
         self._reload_lock = threading.Lock()  # the watch thread and a SIGHUP may both reload
 
     def _read(self) -> str | None:
@@ -64,6 +64,8 @@ class ConfigWatcher:
                         self.reload()
                     except ConfigError:
                         pass  # logged and reported through on_error; the last good config runs
+                    except Exception:  # one change that could not be applied must not end the watching
+                        log.exception("config change not applied, keeping the last good config")
         except Exception as exc:  # the watcher must never take the supervisor down
             log.error("config watcher stopped: %s", exc)
 
@@ -76,12 +78,12 @@ class ConfigWatcher:
                 return f"{self.path}: unreadable, keeping the last good config"
             if text == self._last_text:
                 return f"{self.path}: unchanged"
-            self._last_text = text
             try:
                 config = load_config(self.path)
-            except ConfigError as exc:
+            except ConfigError as exc:  # not remembered: asked again, a file still bad says so again
                 log.error("config change rejected, keeping the last good config: %s", exc)
                 self.on_error(str(exc))
                 raise ConfigError(f"rejected, keeping the last good config: {exc}") from None
             self.on_config(config)
+            self._last_text = text
             return f"{self.path}: applied"
