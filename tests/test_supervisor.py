@@ -132,6 +132,35 @@ def test_watched_process_restarted_by_its_argv(tmp_path):
     os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
 
 
+def test_a_watched_start_that_runs_the_service_in_the_foreground_is_named_and_not_repeated(tmp_path):
+    """`start` must return once the service runs. One that is the service itself never returns: it
+    was killed at the command timeout with only "timed out" to show for it, and a start the check
+    had queued meanwhile ran it all again, a second incident."""
+    port = free_port()
+    tag = f"foreground-{port}"
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(LAUNCHER)
+    argv = echo_argv(port, "--tag", tag)
+    subprocess.run([PY, str(launcher), *argv], check=True)
+    first = wait_for(lambda: banner_pid(port), what="watched echo up")
+    config = base_config({"w": {"cmdline_pattern": tag, "start": argv, "port": port}},
+                         check_interval=0.1, command_timeout=2.0)
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("w")
+        wait_for(lambda: runner.state == "running" and runner.pid == first, what="adopted")
+        os.kill(first, signal.SIGKILL)
+        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+        assert incident.state == "failed"
+        remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
+        assert "runs inside this command" in remediation.message and "managed" in remediation.message
+        handled = threading.Event()
+        runner._on_mark = handled.set  # a marker behind whatever the check queued meanwhile
+        runner.post("mark")
+        assert handled.wait(30)
+        assert [i.id for i in h.incidents_of("process_down")] == [incident.id]
+        assert runner.state == "failed"
+
+
 DAEMONIZING = textwrap.dedent("""
     import os, signal, socket, sys
     if os.fork():

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass
@@ -37,7 +37,9 @@ def truncate(text: str, limit: int) -> str:
 
 
 def run_argv(argv: list[str], timeout: float, output_limit: int = 4096, cwd: str | None = None,
-             env: dict[str, str] | None = None) -> CommandResult:
+             env: dict[str, str] | None = None, why_running: Callable[[int], str] | None = None) -> CommandResult:
+    """Run argv to its end or the timeout. At the timeout `why_running(pid)`, asked before the
+    command's session is killed, may say why it did not return."""
     import tempfile  # with shutil, bz2 and lzma: 0.6 MB the idle daemon need not hold
 
     start = time.monotonic()
@@ -52,8 +54,9 @@ def run_argv(argv: list[str], timeout: float, output_limit: int = 4096, cwd: str
         try:
             code: int | None = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            error = f"timed out after {timeout:g}s" + (why_running(proc.pid) if why_running else "")
             _kill_group(proc)
-            code, error = None, f"timed out after {timeout:g}s"
+            code = None
         out.seek(0)
         text = out.read().decode("utf-8", errors="replace")
     return CommandResult(list(argv), code, truncate(text, output_limit), time.monotonic() - start, error)

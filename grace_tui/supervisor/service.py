@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import psutil
 
@@ -415,7 +415,10 @@ class ServiceRunner:
         argv = self.service.restart or self.service.start
         if not argv:
             return ActionResult("restart", False, "watched service has no `restart` or `start` argv")
-        result = self.run(argv)
+        # Not "running" while it starts: the check would take the missing process for a new failure
+        # and queue a start of its own, a second incident once this one ends.
+        self.set_state("starting", f"running {argv[0]}")
+        result = self.run(argv, why_running=self._runs_inside)
         if not result.ok:
             return ActionResult("restart", False, _command_message(result), result)
         found = wait_until(self._adopt, self.service.start_timeout)
@@ -591,10 +594,24 @@ class ServiceRunner:
                 self.popen.wait()
         self.pid, self.popen = None, None
 
-    def run(self, argv: list[str]) -> CommandResult:
+    def run(self, argv: list[str], why_running: Callable[[int], str] | None = None) -> CommandResult:
         settings = self.sup.config.supervisor
         _release_db_connection()  # for as long as the command runs
-        return run_argv(argv, settings.command_timeout, settings.output_limit, self.service.cwd, self.service.env)
+        return run_argv(argv, settings.command_timeout, settings.output_limit, self.service.cwd, self.service.env,
+                        why_running)
+
+    def _runs_inside(self, command_pid: int) -> str:
+        """Why a watched service's start command has not returned: it runs the service itself (the
+        service's process is in the command's session, which the timeout kills)."""
+        proc = procs.find_watched(self.service)
+        try:
+            inside = proc is not None and os.getsid(proc.pid) == command_pid
+        except OSError:
+            inside = False
+        if not inside:
+            return ""
+        return (f"; the service (PID {proc.pid}) runs inside this command, in the foreground: a watched service's "
+                f"start must return once the service runs; to have grace-tui run it, make it managed (`command`)")
 
     # ------------------------------------------------------------------ state
     def silenced(self) -> bool:
