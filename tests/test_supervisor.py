@@ -363,6 +363,48 @@ def test_a_stop_does_not_first_handle_what_was_queued_behind_a_remediation(tmp_p
     assert len(h.incidents_of("process_down")) == 1
 
 
+LEAKING = textwrap.dedent("""
+    import socket, sys, threading, time
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: its closed connections wait
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen()
+    threading.Thread(target=lambda: [s.accept()[0].close() for _ in iter(int, 1)], daemon=True).start()
+    leak = []
+    while True:  # serves, and leaks 2 MB every 20 ms up to 80 MB
+        if len(leak) < 40:
+            leak.append(bytearray(2 << 20))
+        time.sleep(0.02)
+""")
+
+
+def test_a_restart_loop_over_a_threshold_leaves_the_working_process_running(tmp_path):
+    """Restarted at every round for its memory, a service that still serves spends the budget:
+    escalate and stop restarting, but do not stop it (an outage for a degradation), as monit's
+    `unmonitor` leaves it. Its later exit is noted on the escalated incident, not healed."""
+    port = free_port()
+    config = base_config({"big": {"command": [PY, "-c", LEAKING, str(port)], "port": port, "rss_max_mb": 40.0,
+                                  "threshold_samples": 1, "restart_budget": 2, "backoff_initial": 0.01}},
+                         check_interval=0.1)
+    with Harness(tmp_path, config) as h:
+        runner = wait_for(lambda: (r := h.runner("big")).state == "escalated" and r, what="escalated")
+        loop = h.incidents_of("crash_loop")[0]
+        assert "left running" in loop.summary and loop.state == "escalated"
+        pid = runner.pid
+        assert pid and tcp_probe(port, 1.0).ok and psutil.Process(pid).is_running()  # still serving
+        restarts = runner.restarts
+        h.incidents.acknowledge(loop.id, "tester", "known leak")  # re-armed, as it runs: not restarted
+        wait_for(lambda: h.incidents.get(loop.id).state == "resolved", what="the re-armed loop resolved")
+        assert runner.pid == pid and runner.restarts == restarts and runner.state == "running"
+        loop = wait_for(lambda: [i for i in h.incidents_of("crash_loop") if i.state == "escalated"],
+                        what="escalated again: it still leaks")[0]
+        pid = runner.pid
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: any("not restarted" in e.message for e in h.incidents.timeline(loop.id)),
+                 what="the exit noted on the escalated incident")
+        assert runner.pid is None and runner.state == "escalated" and h.incidents_of("process_down") == []
+
+
 def test_an_operator_start_rearms_an_escalated_service(tmp_path):
     port = free_port()
     config = base_config({"flaky": {"command": echo_argv(port, "--crash-after", "0.05"), "port": port,

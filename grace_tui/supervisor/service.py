@@ -194,6 +194,11 @@ class ServiceRunner:
         uptime = detected_at - (self.started_at or detected_at)
         self.pid, self.popen = None, None
         how = _describe_exit(code)
+        if self.state == "escalated":  # left running when it escalated: a human decides what next
+            self.sup.incidents.note(self.escalated_incident, "exit", f"process {pid} {how}; not restarted "
+                                    "while escalated", {"pid": pid, "exit_code": code})
+            self.set_state("escalated", f"{how}; not restarted while escalated")
+            return
         if uptime >= self.service.min_uptime:
             self.restart_times.clear()  # it ran healthily: start the backoff afresh
         self.message = f"{how} after {uptime:.3f}s"
@@ -282,10 +287,15 @@ class ServiceRunner:
         self.heal(kind, incident.summary, incident.detail, time.time(), incident_id=incident.id)
 
     def _on_rearm(self) -> None:
-        if self.state == "escalated":
-            self.rearm()
-            self.heal("process_down", f"{self.name}: re-armed after crash loop", {}, time.time(),
-                      incident_id=self.escalated_incident)
+        if self.state != "escalated":
+            return
+        self.rearm()
+        if self.is_running():  # left running when it escalated: supervision resumes as it is
+            self.set_state("running", "re-armed")
+            self.sup.incidents.resolve(self.escalated_incident, "re-armed; the process had kept running")
+            return
+        self.heal("process_down", f"{self.name}: re-armed after crash loop", {}, time.time(),
+                  incident_id=self.escalated_incident)
 
     def _on_stop(self) -> None:
         self.restart_times.clear()  # an operator's stop re-arms the crash-loop budget, like a config change
@@ -472,9 +482,14 @@ class ServiceRunner:
         return False
 
     def escalate(self, kind: str, incident_id: str | None, summary: str, detected_at: float) -> None:
-        """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human."""
+        """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human.
+        A process still running (restarted for a threshold, an HTTP check) is left running: stopping
+        it would turn a degraded service into one that is down."""
         n = len(self.restart_times)
-        message = f"{n} restarts within {self.service.restart_window:g}s: crash loop, service left stopped"
+        running = self.is_running()
+        message = (f"{n} restarts within {self.service.restart_window:g}s: "
+                   + (f"restart loop ({kind}), service left running as it is" if running
+                      else "crash loop, service left stopped"))
         incident_id = incident_id or self.open_incident_id(kind)
         if incident_id is None:
             incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
@@ -488,12 +503,14 @@ class ServiceRunner:
             result = self.run(self.service.on_escalate)
             self.sup.incidents.note(loop.id, "notify", f"on_escalate: {_command_message(result)}",
                                     result.to_dict())
-        self.stop_process()
+        if not running:
+            self.stop_process()
         self.escalated_incident = loop.id
         self.set_state("escalated", message)
 
     def rearm(self) -> None:
         self.restart_times.clear()
+        self.counters = Counters()  # a limit still crossed is a new incident, not one already counted
         if self.state == "escalated":
             self.set_state("stopped", "re-armed")
 
@@ -514,6 +531,7 @@ class ServiceRunner:
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: no such user {svc.user!r}",
                                 duration_s=time.monotonic() - start)
         self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
+        self.counters = Counters()  # a new process: its checks count afresh
         self.sup.exit_watcher.watch(popen.pid, self._exited)
         return ActionResult("restart", True, f"spawned PID {popen.pid}", pid=popen.pid,
                             duration_s=time.monotonic() - start)
@@ -530,6 +548,7 @@ class ServiceRunner:
             return False
         if proc.pid != self.pid:
             self.pid = proc.pid
+            self.counters = Counters()  # a new process: its checks count afresh
             try:
                 self.started_at = proc.create_time()
             except psutil.Error:
