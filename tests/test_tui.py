@@ -485,7 +485,8 @@ def has_controls(*widgets) -> bool:
 def test_text_from_outside_is_drawn_inert(engine):
     task = engine.registry.start_task(HOSTILE_TITLE, "ops")
     engine.registry.progress(task, 30, "copying\r\x1b[31mred\x1b[0m")
-    incident = engine.incidents.open("process_down", "high", "web exited: see [/opt/web] \x1b[2J", service="web")
+    incident = engine.incidents.open("process_down", "high", "web exited: see [/opt/web] :fire: \x1b[2J",
+                                     service="web")
     engine.incidents.note(incident.id, "remediation", "restart web (attempt 1)",
                           {"argv": ["/opt/web/run", "\x1b[2J"], "exit_code": 1, "output": HOSTILE_OUTPUT})
 
@@ -501,7 +502,7 @@ def test_text_from_outside_is_drawn_inert(engine):
             assert not has_controls(tasks)
             await pilot.press("2")
             await pilot.pause()
-            assert "see [/opt/web]" in drawn(app.panel("incidents").table)
+            assert "see [/opt/web] :fire:" in drawn(app.panel("incidents").table)
             assert not has_controls(app.panel("incidents").table)
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen), "the detail screen")

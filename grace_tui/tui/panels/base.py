@@ -7,6 +7,7 @@ cells, `add_row` for new keys, one `clear()` when the order changed.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, ClassVar
 
@@ -29,10 +30,16 @@ SCROLLBAR = 1  # the table's vertical scrollbar (app.tcss)
 
 def inert(cell: Cell) -> Text:
     """A cell as text to draw, never markup to parse (DataTable parses a str: a task titled
-    "sync [/srv]" raised MarkupError), with escape sequences and control characters made visible."""
+    "sync [/srv]" raised MarkupError, ":fire:" became an emoji), with control characters made visible."""
     if isinstance(cell, Text):
         return cell if cell.plain.isprintable() else Text(one_line(cell.plain), style=cell.style)
-    return Text(one_line(str(cell)))
+    return _inert_str(str(cell))
+
+
+@functools.lru_cache(maxsize=4096)
+def _inert_str(text: str) -> Text:
+    """Shared, so never changed after (clip_cell copies): every tick redraws the same titles."""
+    return Text(one_line(text))
 
 
 def plain(cell: Cell) -> str:
