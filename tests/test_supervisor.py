@@ -392,6 +392,9 @@ def test_a_restart_loop_over_a_threshold_leaves_the_working_process_running(tmp_
         assert "left running" in loop.summary and loop.state == "escalated"
         pid = runner.pid
         assert pid and tcp_probe(port, 1.0).ok and psutil.Process(pid).is_running()  # still serving
+        assert service_rows.count_down() == 0  # up, as the pane's header and the metrics say
+        wait_for(lambda: 'grace_tui_service_up{service="big"} 1' in h.paths.metrics_prom.read_text(),
+                 what="the metrics file")
         restarts = runner.restarts
         h.incidents.acknowledge(loop.id, "tester", "known leak")  # re-armed, as it runs: not restarted
         wait_for(lambda: h.incidents.get(loop.id).state == "resolved", what="the re-armed loop resolved")

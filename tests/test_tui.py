@@ -77,6 +77,7 @@ def test_header_says_how_many_services_were_left_down(engine):
 
     for name, state in (("web", "failed"), ("api", "running"), ("db", "escalated"), ("cron", "stopped")):
         upsert_service(name, mode="managed", state=state)
+    upsert_service("leaky", mode="managed", state="escalated", pid=4242)  # left running as it escalated: up
     overview = RegistrySource(engine.registry, host="test-host").load({"service"}, time.time())["overview"]
     assert overview.down_count == 2
     assert "0 open  0 acked  2 down  |" in header_text(overview, "embedded", time.time(), {}).plain

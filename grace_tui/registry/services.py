@@ -117,8 +117,10 @@ DOWN_STATES = ("failed", "escalated")  # the supervisor gave up on these: a pers
 
 
 def count_down() -> int:
-    """Services left down: their remediation failed or their crash loop escalated."""
-    return ServiceState.select().where(ServiceState.state.in_(DOWN_STATES)).count()
+    """Services left down: their remediation failed or their crash loop escalated (and not
+    with its process left running, as a restart loop over a threshold is)."""
+    left_running = (ServiceState.state == "escalated") & ServiceState.pid.is_null(False)
+    return ServiceState.select().where(ServiceState.state.in_(DOWN_STATES) & ~left_running).count()
 
 
 def get_service(name: str) -> ServiceView | None:

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _up(runner: Any) -> bool:
+    """Running, or escalated with its process left running (a restart loop over a threshold)."""
+    return runner.state == "running" or (runner.state == "escalated" and runner.pid is not None)
+
+
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -34,7 +39,7 @@ def render(sup: "Supervisor") -> str:
 
     runners = list(sup.runners.values())
     metric("grace_tui_service_up", "gauge", "1 when the service is running",
-           [(f'{{service="{_label(r.name)}"}}', 1 if r.state == "running" else 0) for r in runners])
+           [(f'{{service="{_label(r.name)}"}}', 1 if _up(r) else 0) for r in runners])
     metric("grace_tui_service_restarts_total", "counter", "restarts issued by grace-tui since it started",
            [(f'{{service="{_label(r.name)}"}}', r.restarts) for r in runners])
     metric("grace_tui_incidents_total", "counter", "incidents by kind",
