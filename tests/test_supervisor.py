@@ -596,3 +596,12 @@ def test_http_check_opens_incident_and_failed_recovery_is_not_resolved(tmp_path)
         assert incident.state == "failed" and "HTTP 404 (expected 200)" in incident.summary
         verification = [e for e in h.incidents.timeline(incident.id) if e.type == "verification"][0]
         assert verification.data["ok"] is False
+
+
+def test_the_first_sample_comes_seconds_after_start_not_a_check_interval_later(tmp_path):
+    """The round at start finds the service still starting; with a 30 s interval the pane showed
+    no CPU or RSS (and a dead port went unseen) for the first half minute."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}}, check_interval=3600.0)
+    with Harness(tmp_path, config) as h:
+        wait_for(lambda: h.runner("echo").last_sample.get("rss_bytes"), what="the first sample")

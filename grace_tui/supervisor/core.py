@@ -26,6 +26,9 @@ from grace_tui.supervisor.service import ServiceRunner
 
 log = logging.getLogger(__name__)
 METRICS_SETTLE_S = 0.5
+# The round at start finds the services still starting: the next one comes this soon, so the pane
+# shows their CPU and RSS (and a port that does not answer) within seconds, not a check_interval later.
+SECOND_ROUND_S = 2.0
 ChooseAction = Callable[[ServiceConfig, str, list[str]], str]
 
 
@@ -222,12 +225,15 @@ class Supervisor:
         runs the service checks at once; a changed state or incident wakes it to write the
         metrics file."""
         next_services = next_host = 0.0
+        rounds = 0
         while not self._stop.is_set():
             now = time.monotonic()
             try:
                 if now >= next_services:
                     self._check_services()
-                    next_services = now + self.config.supervisor.check_interval
+                    rounds += 1
+                    interval = self.config.supervisor.check_interval
+                    next_services = now + (min(SECOND_ROUND_S, interval) if rounds == 1 else interval)
                 if self.config.host.enabled and now >= next_host:
                     self.host.check()
                     next_host = now + self.config.supervisor.host_check_interval
