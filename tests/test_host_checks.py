@@ -34,3 +34,12 @@ def test_disk_low_opens_shows_on_the_host_row_and_resolves(tmp_path: Path) -> No
         wait_for(lambda: incident_store.get_incident(incident.id).state == "resolved", what="disk_low resolved")
         wait_for(lambda: service_rows.get_service(HOST_ROW).state == "running", what="host row running")
         assert [e.type for e in incident_store.timeline(incident.id)][-2:] == ["verification", "state"]
+
+
+def test_the_host_row_has_its_cpu_seconds_after_start(tmp_path: Path) -> None:
+    """CPU % takes two readings; with the second a host_check_interval (30 s) after the first, the
+    host row showed no CPU for the first half minute."""
+    config = host_config(min_free_pct=0.0)
+    config["supervisor"]["host_check_interval"] = 3600.0
+    with Harness(tmp_path, config):
+        wait_for(lambda: (r := service_rows.get_service(HOST_ROW)) and r.cpu_pct is not None, what="the host's CPU")

@@ -225,18 +225,18 @@ class Supervisor:
         runs the service checks at once; a changed state or incident wakes it to write the
         metrics file."""
         next_services = next_host = 0.0
-        rounds = 0
+        service_rounds = host_rounds = 0
         while not self._stop.is_set():
             now = time.monotonic()
             try:
                 if now >= next_services:
                     self._check_services()
-                    rounds += 1
-                    interval = self.config.supervisor.check_interval
-                    next_services = now + (min(SECOND_ROUND_S, interval) if rounds == 1 else interval)
+                    service_rounds += 1
+                    next_services = now + _after(service_rounds, self.config.supervisor.check_interval)
                 if self.config.host.enabled and now >= next_host:
-                    self.host.check()
-                    next_host = now + self.config.supervisor.host_check_interval
+                    self.host.check()  # CPU % needs two readings: the first round cannot show it
+                    host_rounds += 1
+                    next_host = now + _after(host_rounds, self.config.supervisor.host_check_interval)
                 self.metrics.write()
             except Exception:
                 log_failure(log, "periodic checks failed")
@@ -331,6 +331,11 @@ class Supervisor:
             _, detail, passing = describe()
             runner.open_checks.discard(kind)
             runner.post("check_ok", kind, passing, detail)
+
+
+def _after(rounds: int, interval: float) -> float:
+    """Seconds to the next round: the second comes soon after the first, at start."""
+    return min(SECOND_ROUND_S, interval) if rounds == 1 else interval
 
 
 def _port_words(name: str, svc: ServiceConfig, probe: TcpProbe) -> tuple[str, dict[str, Any], str]:
