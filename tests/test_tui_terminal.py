@@ -107,3 +107,36 @@ def test_a_bad_config_stops_the_embedded_pane_in_one_line_but_not_an_attached_on
         assert attached.wait_exit() == 0
     finally:
         attached.close()
+
+
+@pytest.mark.parametrize("ending", ["q", "SIGHUP"])
+def test_a_dropped_session_leaves_the_managed_services_running_and_q_stops_them(terminal_env, tmp_path, ending):
+    """`q` is a choice: managed services stop with the pane (stop_services_on_exit). A dropped SSH
+    session is not: it stopped the web server too, for a network blip. The next grace-tui frees the
+    port from that verified instance and restarts it."""
+    from supervisor_helpers import banner_pid, echo_argv, free_port
+
+    argv, env, state = terminal_env
+    port = free_port()
+    config = tmp_path / "managed.toml"
+    config.write_text("[host]\nenabled = false\n[services.echo]\ncommand = [%s]\nport = %d\n"
+                      % (", ".join(f'"{a}"' for a in echo_argv(port)), port))
+    term = Terminal([*argv[:-1], str(config)], env)
+    try:
+        term.wait_for_text(b"MTTR today")
+        deadline = time.monotonic() + DEADLINE_S
+        while not banner_pid(port):
+            assert time.monotonic() < deadline, "the echo service never answered"
+            time.sleep(0.05)
+        echo = banner_pid(port)
+        if ending == "q":
+            os.write(term.master, b"q")
+        else:
+            os.kill(term.proc.pid, signal.SIGHUP)
+        assert term.wait_exit() == 0
+        alive = banner_pid(port) == echo
+        assert alive is (ending == "SIGHUP")
+        if alive:
+            os.kill(echo, signal.SIGKILL)  # started by the pane's engine for this test
+    finally:
+        term.close()

@@ -142,6 +142,7 @@ class GraceApp(App[int]):
         self.user = user or current_user()
         self.close_db = close_db
         self.notices = list(notices)
+        self.terminal_lost = False  # set when the terminal went away (SIGHUP, stdin gone), not by `q`
         self.watch_terminal = watch_terminal
         self.tick_s = tick_s
         self.palette: Palette = dict(PANE_VARIABLES)
@@ -188,7 +189,7 @@ class GraceApp(App[int]):
 
     def _watch_terminal(self) -> None:
         try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
         self.set_interval(TERMINAL_CHECK_S, self._check_terminal)
@@ -199,7 +200,12 @@ class GraceApp(App[int]):
         except (OSError, ValueError):
             alive = False
         if not alive:
-            self.exit(0)
+            self._terminal_gone()
+
+    def _terminal_gone(self) -> None:
+        """The SSH session dropped: exit, and let the embedded engine know it was not a choice."""
+        self.terminal_lost = True
+        self.exit(0)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe:

@@ -68,13 +68,19 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
     with SupervisorLock(ctx.paths.lock):
         engine = Engine(ctx.paths, registry, ctx.config_path)
         engine.start()
+        app = None
         try:
             app = GraceApp(RegistrySource(registry), engine, mode="embedded", events=engine.events,
                            themes=theme_set, theme=theme, state_dir=ctx.paths.root,
                            close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys)
             return app.run() or 0
         finally:
-            engine.stop()
+            # `q` is a choice (stop_services_on_exit decides); a dropped SSH session is not: the
+            # services it started keep running, and the next grace-tui takes them over.
+            lost = app is not None and app.terminal_lost
+            if lost:
+                logging.getLogger("grace_tui.tui").warning("terminal lost: managed services left running")
+            engine.stop(True if lost else None)
 
 
 def _log_to_file(ctx: Context) -> None:
