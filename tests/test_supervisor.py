@@ -111,15 +111,21 @@ LAUNCHER = textwrap.dedent("""
 """)
 
 
-def test_watched_process_restarted_by_its_argv(tmp_path):
+def started_by_hand(tmp_path, label: str) -> tuple[int, str, list[str], list[str], int]:
+    """An echo server started outside grace-tui, in a session of its own: what a watched service
+    finds. Returns its port, tag, the launcher's argv, the echo's argv and its PID."""
     port = free_port()
-    tag = f"watched-{port}"
+    tag = f"{label}-{port}"
     launcher = tmp_path / "launch.py"
     launcher.write_text(LAUNCHER)
     argv = echo_argv(port, "--tag", tag)
     subprocess.run([PY, str(launcher), *argv], check=True)
-    first = wait_for(lambda: banner_pid(port), what="watched echo up")
-    config = base_config({"w": {"cmdline_pattern": tag, "restart": [PY, str(launcher), *argv], "port": port}})
+    return port, tag, [PY, str(launcher)], argv, wait_for(lambda: banner_pid(port), what="watched echo up")
+
+
+def test_watched_process_restarted_by_its_argv(tmp_path):
+    port, tag, launcher, argv, first = started_by_hand(tmp_path, "watched")
+    config = base_config({"w": {"cmdline_pattern": tag, "restart": [*launcher, *argv], "port": port}})
     with Harness(tmp_path, config) as h:
         wait_for(lambda: h.runner("w").state == "running" and h.runner("w").pid == first, what="adopted")
         os.kill(first, signal.SIGKILL)
@@ -128,7 +134,7 @@ def test_watched_process_restarted_by_its_argv(tmp_path):
         second = banner_pid(port)
         assert second and second != first
         remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
-        assert remediation.data["argv"][:2] == [PY, str(launcher)] and remediation.data["exit_code"] == 0
+        assert remediation.data["argv"][:2] == launcher and remediation.data["exit_code"] == 0
     os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
 
 
@@ -136,13 +142,7 @@ def test_a_watched_start_that_runs_the_service_in_the_foreground_is_named_and_no
     """`start` must return once the service runs. One that is the service itself never returns: it
     was killed at the command timeout with only "timed out" to show for it, and a start the check
     had queued meanwhile ran it all again, a second incident."""
-    port = free_port()
-    tag = f"foreground-{port}"
-    launcher = tmp_path / "launch.py"
-    launcher.write_text(LAUNCHER)
-    argv = echo_argv(port, "--tag", tag)
-    subprocess.run([PY, str(launcher), *argv], check=True)
-    first = wait_for(lambda: banner_pid(port), what="watched echo up")
+    port, tag, _, argv, first = started_by_hand(tmp_path, "foreground")
     config = base_config({"w": {"cmdline_pattern": tag, "start": argv, "port": port}},
                          check_interval=0.1, command_timeout=2.0)
     with Harness(tmp_path, config) as h:
