@@ -65,7 +65,9 @@ class ConfigWatcher:
                     except ConfigError:
                         pass  # logged and reported through on_error; the last good config runs
                     except Exception:  # one change that could not be applied must not end the watching
-                        log.exception("config change not applied, keeping the last good config")
+                        from grace_tui.registry.db import log_failure
+
+                        log_failure(log, "config change not applied, keeping the last good config")
         except Exception as exc:  # the watcher must never take the supervisor down
             log.error("config watcher stopped: %s", exc)
 
