@@ -198,6 +198,13 @@ def open_incidents(service: str | None = None, kind: str | None = None) -> list[
     return [IncidentView.from_row(r) for r in query.order_by(Incident.detected_at.desc())]
 
 
+def last_failed(service: str) -> IncidentView | None:
+    """The service's newest failed incident: for a service left down, the one that says why."""
+    row = (Incident.select().where((Incident.service == service) & (Incident.state == "failed"))
+           .order_by(Incident.detected_at.desc()).first())
+    return IncidentView.from_row(row) if row else None
+
+
 def list_incidents(limit: int = 100, before_id: str | None = None, state: str | None = None,
                    since: float | None = None) -> list[IncidentView]:
     """A page of incidents, newest first (keyset paging by id)."""

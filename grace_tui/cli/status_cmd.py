@@ -1,0 +1,123 @@
+"""`grace-tui status` and `grace-tui incident ack|retry`: the pane's two main views and its two
+incident keys, for a shell or a script (as `supervisorctl status` and `monit summary` are).
+
+    grace-tui status [--json]          services, open incidents and the failed incident of each service left
+                                       down; exit 3 when something needs a person
+    grace-tui incident ack ID [--reason TEXT] [--user NAME]
+    grace-tui incident retry ID        through the supervisor (the daemon's command queue)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from grace_tui.cli.context import Context
+from grace_tui.errors import UserError
+from grace_tui.text import one_line
+from grace_tui.tui.format import coarse_age, duration  # pure text, no Textual
+
+NEEDS_A_PERSON = 3  # as `supervisorctl status` exits when a program is not running
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("status", parents=[common],
+                              help="services and open incidents (exit 3 when something needs a person)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_status)
+
+    incident = subparsers.add_parser("incident", parents=[common], help="acknowledge or retry an incident")
+    sub = incident.add_subparsers(title="incident commands", metavar="ACTION", required=True,
+                                  parser_class=type(incident))
+    p = sub.add_parser("ack", parents=[common], help="acknowledge an incident (a crash loop's re-arms its service)")
+    p.add_argument("id")
+    p.add_argument("--reason", default="", help='why; "noise" teaches threshold tuning')
+    p.add_argument("--user", help="who acknowledges (default: this login)")
+    p.set_defaults(func=cmd_ack)
+    p = sub.add_parser("retry", parents=[common], help="retry an incident's remediation now (needs the daemon)")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_retry)
+
+
+def supervisor_pid(ctx: Context) -> int | None:
+    from grace_tui.lockfile import holder_pid
+
+    ctx.registry  # noqa: B018 - opens the DB (the command queue lives there)
+    return holder_pid(ctx.paths.lock)
+
+
+def cmd_status(ctx: Context) -> int:
+    from grace_tui.registry import incidents as incident_store
+    from grace_tui.registry import services as service_store
+
+    pid = supervisor_pid(ctx)
+    services = service_store.list_services(with_history=False)
+    down = service_store.count_down()
+    # What needs a person: open incidents, and the failed one that left each down service down.
+    left_down = [incident_store.last_failed(s.name) for s in services if s.state == "failed"]
+    incidents = incident_store.open_incidents() + [i for i in left_down if i is not None]
+    if ctx.args.json:
+        print(json.dumps({"supervisor_pid": pid, "down": down,
+                          "services": [_service_json(s) for s in services],
+                          "incidents": [_incident_json(i) for i in incidents]}, indent=1))
+    else:
+        print("\n".join(status_lines(pid, services, incidents, time.time())))
+    return NEEDS_A_PERSON if down or any(i.is_open and not i.acknowledged for i in incidents) else 0
+
+
+def status_lines(pid: int | None, services: list, incidents: list, now: float) -> list[str]:
+    lines = [f"supervisor: PID {pid}" if pid else
+             "supervisor: none holds this state dir (states as last recorded)"]
+    lines.append(f"{'SERVICE':16}  {'MODE':7}  {'STATE':9}  {'PID':>7}  {'UPTIME':>7}  {'RST':>3}  {'PORT':>5}  "
+                 "MESSAGE")
+    for s in services:
+        lines.append(f"{one_line(s.name)[:16]:16}  {s.mode:7}  {s.state:9}  {s.pid or '-':>7}  "
+                     f"{coarse_age(s.uptime_s(now)):>7}  {s.restarts:>3}  {s.port or '-':>5}  {one_line(s.message)}")
+    lines.append("")
+    if not incidents:
+        lines.append("no incident needs a person")
+        return lines
+    lines.append(f"{'INCIDENT':13}  {'SEV':8}  {'KIND':18}  {'SERVICE':12}  {'AGE':>6}  {'STATE':11}  {'ACK':8}  "
+                 "SUMMARY")
+    for i in incidents:
+        lines.append(f"{i.id:13}  {i.severity:8}  {i.kind:18}  {one_line(i.service or 'host')[:12]:12}  "
+                     f"{coarse_age(now - i.detected_at):>6}  {i.state:11}  {one_line(i.acked_by or '-')[:8]:8}  "
+                     f"{one_line(i.summary)}")
+    return lines
+
+
+def _service_json(s) -> dict:
+    return {"name": s.name, "mode": s.mode, "state": s.state, "pid": s.pid, "started_at": s.started_at,
+            "restarts": s.restarts, "port": s.port, "cpu_pct": s.cpu_pct, "rss_bytes": s.rss_bytes,
+            "message": s.message}
+
+
+def _incident_json(i) -> dict:
+    return {"id": i.id, "kind": i.kind, "service": i.service, "severity": i.severity, "state": i.state,
+            "summary": i.summary, "detected_at": i.detected_at, "acked_by": i.acked_by, "attempts": i.attempts}
+
+
+def cmd_ack(ctx: Context) -> int:
+    """Through the daemon when one runs (its supervisor re-arms a crash loop); else straight into
+    the registry and incidents.jsonl, as the daemon would write it."""
+    if supervisor_pid(ctx):
+        from grace_tui.engine import QueuedActions
+
+        print(QueuedActions().acknowledge(ctx.args.id, ctx.args.user, ctx.args.reason))
+        return 0
+    from grace_tui.incidents import IncidentLog
+
+    incident = IncidentLog(ctx.registry, ctx.paths).acknowledge(ctx.args.id, ctx.args.user, ctx.args.reason)
+    print(f"acknowledged {incident.id} by {incident.acked_by}"
+          + (f" after {duration(incident.mtta_s)}" if incident.mtta_s is not None else ""))
+    return 0
+
+
+def cmd_retry(ctx: Context) -> int:
+    if not supervisor_pid(ctx):
+        raise UserError("no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to retry")
+    from grace_tui.engine import QueuedActions
+
+    print(QueuedActions().retry(ctx.args.id))
+    return 0

@@ -1,0 +1,84 @@
+"""`grace-tui status` and `grace-tui incident ack|retry` from a shell, with and without a daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from conftest import run_cli
+from supervisor_helpers import banner_pid, echo_argv, free_port, wait_for
+
+from grace_tui.incidents import IncidentLog, read_jsonl
+from grace_tui.paths import StatePaths
+from grace_tui.registry import Registry
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_status_and_incident_keys_through_the_daemon(tmp_path):
+    port = free_port()
+    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[host]\nenabled = false\n[services.echo]\ncommand = [{argv}]\nport = {port}\n'
+                      f'[services.gone]\npidfile = "{tmp_path / "never.pid"}"\nrestart = ["true"]\n'
+                      f'start_timeout = 0.2\n')
+    state = tmp_path / "state"
+    daemon = subprocess.Popen([sys.executable, "-m", "grace_tui", "daemon", "--config", str(config),
+                               "--state-dir", str(state), "--log-level", "warning"], stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: banner_pid(port), what="echo up under the daemon")
+        status = wait_for(lambda: (r := run_cli("status", "--json", state_dir=state)) and
+                          json.loads(r.stdout)["down"] == 1 and r, what="the watched service given up on")
+        assert status.returncode == 3  # a service is down: a person must act
+        data = json.loads(status.stdout)
+        assert data["supervisor_pid"] == daemon.pid
+        assert {s["name"]: s["state"] for s in data["services"]} == {"echo": "running", "gone": "failed"}
+
+        text = run_cli("status", state_dir=state)
+        assert text.returncode == 3 and f"supervisor: PID {daemon.pid}" in text.stdout
+        echo_row = next(line for line in text.stdout.splitlines() if line.startswith("echo "))
+        assert f" {banner_pid(port)} " in echo_row and "running" in echo_row and str(port) in echo_row
+
+        (incident,) = [i for i in data["incidents"] if i["service"] == "gone"]  # failed: why it is down
+        assert incident["state"] == "failed"
+        retried = run_cli("incident", "retry", incident["id"], state_dir=state)
+        assert retried.returncode == 0 and retried.stdout.strip() == "retrying gone (process_down)"
+        acked = run_cli("incident", "ack", incident["id"], "--reason", "decommissioned", "--user", "alice",
+                        state_dir=state)
+        assert acked.returncode == 0 and acked.stdout.strip() == f"acknowledged {incident['id']} by alice"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+
+
+def test_incident_ack_without_a_daemon_and_one_line_errors(tmp_path):
+    state = tmp_path / "state"
+    paths = StatePaths(state).ensure()
+    registry = Registry.open(paths.root)
+    incident = IncidentLog(registry, paths).open("disk_low", "high", "/: 4.0% free < 10%", check="disk:/")
+    registry.close()
+
+    status = run_cli("status", state_dir=state)
+    assert status.returncode == 3  # an open incident nobody acknowledged
+    assert "supervisor: none holds this state dir" in status.stdout
+    assert incident.id in status.stdout and "/: 4.0% free < 10%" in status.stdout
+
+    acked = run_cli("incident", "ack", incident.id, "--reason", "noise", "--user", "alice", state_dir=state)
+    assert acked.returncode == 0 and acked.stdout.startswith(f"acknowledged {incident.id} by alice after ")
+    records = read_jsonl(paths.incidents_jsonl).records
+    assert [r["event"] for r in records if r["incident"] == incident.id][-1] == "ack"
+    assert run_cli("status", state_dir=state).returncode == 0  # acknowledged: nobody needs to act now
+
+    assert "already acknowledged by alice" in one_line_error(run_cli("incident", "ack", incident.id, state_dir=state))
+    assert "unknown incident id 'nosuch'" in one_line_error(run_cli("incident", "ack", "nosuch", state_dir=state))
+    assert "no supervisor holds this state dir" in one_line_error(
+        run_cli("incident", "retry", incident.id, state_dir=state))
+    assert os.stat(paths.incidents_jsonl).st_mode & 0o777 == 0o600
