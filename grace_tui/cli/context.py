@@ -25,3 +25,11 @@ class Context:
         from grace_tui.registry import Registry
 
         return Registry.open(self.paths.root, self.db_url)
+
+    def supervisor_pid(self) -> int | None:
+        """The PID of the daemon (or embedded pane) holding the state dir, if one does. Opens the
+        DB: the command queue that reaches it lives there."""
+        from grace_tui.lockfile import holder_pid
+
+        self.registry  # noqa: B018
+        return holder_pid(self.paths.lock)

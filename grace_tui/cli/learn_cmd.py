@@ -45,14 +45,6 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------- helpers
-def daemon_pid(ctx: Context) -> int | None:
-    """The daemon's PID when one holds the state dir (the DB is opened: the queue lives there)."""
-    from grace_tui.lockfile import holder_pid
-
-    ctx.registry  # noqa: B018 - opens the DB that the command queue uses
-    return holder_pid(ctx.paths.lock)
-
-
 def learning_config(ctx: Context) -> tuple[dict[str, Any], str]:
     """The config file's [learning] table and the file's name (for error messages)."""
     from grace_tui.config import load_config
@@ -99,7 +91,7 @@ def cmd_list(ctx: Context) -> int:
 
 
 def cmd_run(ctx: Context) -> int:
-    if daemon_pid(ctx):
+    if ctx.supervisor_pid():
         from grace_tui.engine import QueuedActions
 
         task_id = QueuedActions().run_job(ctx.args.job)
@@ -148,7 +140,7 @@ def wait_for_task(ctx: Context, task_id: str) -> int:
 
 def cmd_cancel(ctx: Context) -> int:
     task_id = ctx.args.task_id
-    if daemon_pid(ctx):
+    if ctx.supervisor_pid():
         from grace_tui.engine import QueuedActions
 
         print(QueuedActions().cancel_task(task_id))

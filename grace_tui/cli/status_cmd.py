@@ -40,18 +40,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_retry)
 
 
-def supervisor_pid(ctx: Context) -> int | None:
-    from grace_tui.lockfile import holder_pid
-
-    ctx.registry  # noqa: B018 - opens the DB (the command queue lives there)
-    return holder_pid(ctx.paths.lock)
-
-
 def cmd_status(ctx: Context) -> int:
     from grace_tui.registry import incidents as incident_store
     from grace_tui.registry import services as service_store
 
-    pid = supervisor_pid(ctx)
+    pid = ctx.supervisor_pid()
     services = service_store.list_services(with_history=False)
     down = service_store.count_down()
     # What needs a person: open incidents, and the failed one that left each down service down.
@@ -101,7 +94,7 @@ def _incident_json(i) -> dict:
 def cmd_ack(ctx: Context) -> int:
     """Through the daemon when one runs (its supervisor re-arms a crash loop); else straight into
     the registry and incidents.jsonl, as the daemon would write it."""
-    if supervisor_pid(ctx):
+    if ctx.supervisor_pid():
         from grace_tui.engine import QueuedActions
 
         print(QueuedActions().acknowledge(ctx.args.id, ctx.args.user, ctx.args.reason))
@@ -115,7 +108,7 @@ def cmd_ack(ctx: Context) -> int:
 
 
 def cmd_retry(ctx: Context) -> int:
-    if not supervisor_pid(ctx):
+    if not ctx.supervisor_pid():
         raise UserError("no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to retry")
     from grace_tui.engine import QueuedActions
 
