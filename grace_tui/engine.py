@@ -184,6 +184,20 @@ class Engine:
     def silence(self, incident_id: str, seconds: float) -> str:
         return self._running("supervisor").silence(incident_id, seconds)
 
+    def start_service(self, name: str) -> str:
+        self._running("supervisor").start_service(name)
+        return f"start of {name} requested"
+
+    def stop_service(self, name: str) -> str:
+        self._running("supervisor").stop_service(name)
+        return f"stop of {name} requested"
+
+    def restart_service(self, name: str) -> str:
+        supervisor = self._running("supervisor")
+        supervisor.stop_service(name)  # handled in order by the service's thread: stopped, then started
+        supervisor.start_service(name)
+        return f"restart of {name} requested"
+
     def approve(self, proposal_id: int, user: str | None = None) -> str:
         return self._running("governance").approve(proposal_id, user)
 
@@ -289,7 +303,7 @@ def _drain(fd: int) -> None:
         pass
 
 ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback",
-                "reload_config")
+                "reload_config", "start_service", "stop_service", "restart_service")
 
 
 class QueuedActions:
@@ -317,6 +331,15 @@ class QueuedActions:
 
     def silence(self, incident_id: str, seconds: float) -> str:
         return self._send("silence", incident_id, seconds=seconds)
+
+    def start_service(self, name: str) -> str:
+        return self._send("start_service", name)
+
+    def stop_service(self, name: str) -> str:
+        return self._send("stop_service", name)
+
+    def restart_service(self, name: str) -> str:
+        return self._send("restart_service", name)
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
         return self._send("approve", proposal_id, user=user)

@@ -15,7 +15,7 @@ from grace_tui.text import one_line
 # sets `func(ctx) -> int`.
 COMMAND_MODULES = [
     "grace_tui.cli.task_cmd",
-    "grace_tui.cli.status_cmd",
+    "grace_tui.cli.supervisor_cmd",
     "grace_tui.cli.daemon_cmd",
     "grace_tui.cli.config_cmd",
     "grace_tui.cli.governance_cmd",  # after config_cmd: adds to its `config` group

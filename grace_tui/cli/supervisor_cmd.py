@@ -1,10 +1,11 @@
-"""`grace-tui status` and `grace-tui incident ack|retry`: the pane's two main views and its two
-incident keys, for a shell or a script (as `supervisorctl status` and `monit summary` are).
+"""What `supervisorctl` and `monit summary` do, for grace-tui: the pane's main view, its incident keys
+and service control, from a shell or a script.
 
     grace-tui status [--json]          services, open incidents and the failed incident of each service left
                                        down; exit 3 when something needs a person
     grace-tui incident ack ID [--reason TEXT] [--user NAME]
     grace-tui incident retry ID        through the supervisor (the daemon's command queue)
+    grace-tui service start|stop|restart NAME
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("retry", parents=[common], help="retry an incident's remediation now (needs the daemon)")
     p.add_argument("id")
     p.set_defaults(func=cmd_retry)
+
+    service = subparsers.add_parser("service", parents=[common], help="start, stop or restart a service (daemon)")
+    sub = service.add_subparsers(title="service commands", metavar="ACTION", required=True,
+                                 parser_class=type(service))
+    for action, says in (("start", "start it (an operator's start re-arms a crash loop)"),
+                         ("stop", "stop it; it stays stopped until started"), ("restart", "stop it, then start it")):
+        p = sub.add_parser(action, parents=[common], help=says)
+        p.add_argument("name")
+        p.set_defaults(func=cmd_service, action=action)
 
 
 def cmd_status(ctx: Context) -> int:
@@ -108,9 +118,20 @@ def cmd_ack(ctx: Context) -> int:
 
 
 def cmd_retry(ctx: Context) -> int:
+    print(_queued(ctx, "retry").retry(ctx.args.id))
+    return 0
+
+
+def cmd_service(ctx: Context) -> int:
+    actions = _queued(ctx, ctx.args.action)
+    print(getattr(actions, f"{ctx.args.action}_service")(ctx.args.name))
+    return 0
+
+
+def _queued(ctx: Context, what: str):
+    """The running supervisor's actions, through its command queue."""
     if not ctx.supervisor_pid():
-        raise UserError("no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to retry")
+        raise UserError(f"no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to {what}")
     from grace_tui.engine import QueuedActions
 
-    print(QueuedActions().retry(ctx.args.id))
-    return 0
+    return QueuedActions()

@@ -1,4 +1,5 @@
-"""`grace-tui status` and `grace-tui incident ack|retry` from a shell, with and without a daemon."""
+"""`grace-tui status`, `incident ack|retry` and `service start|stop|restart` from a shell, with and
+without a daemon."""
 
 from __future__ import annotations
 
@@ -54,9 +55,27 @@ def test_status_and_incident_keys_through_the_daemon(tmp_path):
         acked = run_cli("incident", "ack", incident["id"], "--reason", "decommissioned", "--user", "alice",
                         state_dir=state)
         assert acked.returncode == 0 and acked.stdout.strip() == f"acknowledged {incident['id']} by alice"
+
+        first = banner_pid(port)
+        assert run_cli("service", "stop", "echo", state_dir=state).stdout.strip() == "stop of echo requested"
+        wait_for(lambda: banner_pid(port) is None, what="echo stopped")
+        states = wait_for(lambda: (s := _states(state)) and s["echo"] == "stopped" and s, what="recorded as stopped")
+        assert states["echo"] == "stopped"  # an operator's stop is not an incident: nothing heals it
+        assert run_cli("service", "start", "echo", state_dir=state).returncode == 0
+        second = wait_for(lambda: banner_pid(port), what="echo started again")
+        assert run_cli("service", "restart", "echo", state_dir=state).stdout.strip() == "restart of echo requested"
+        wait_for(lambda: (p := banner_pid(port)) and p != second, what="echo restarted")
+        assert first != second
+        assert "unknown service 'nosuch'" in one_line_error(run_cli("service", "stop", "nosuch", state_dir=state))
+        by_kind = json.loads(run_cli("report", "healing", "--json", state_dir=state).stdout)["by_kind"]
+        assert by_kind == {"process_down": 1}  # gone's; the operator's stop and restart opened none
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
+
+
+def _states(state) -> dict[str, str]:
+    return {s["name"]: s["state"] for s in json.loads(run_cli("status", "--json", state_dir=state).stdout)["services"]}
 
 
 def test_incident_ack_without_a_daemon_and_one_line_errors(tmp_path):
@@ -81,4 +100,5 @@ def test_incident_ack_without_a_daemon_and_one_line_errors(tmp_path):
     assert "unknown incident id 'nosuch'" in one_line_error(run_cli("incident", "ack", "nosuch", state_dir=state))
     assert "no supervisor holds this state dir" in one_line_error(
         run_cli("incident", "retry", incident.id, state_dir=state))
+    assert "to stop" in one_line_error(run_cli("service", "stop", "web", state_dir=state))
     assert os.stat(paths.incidents_jsonl).st_mode & 0o777 == 0o600
