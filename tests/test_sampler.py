@@ -75,6 +75,25 @@ def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
         assert not [m for m in taken if m.startswith(f"svc:{HOST_ROW}")]
 
 
+def test_a_stopped_service_has_no_figures_to_sample_or_show(tmp_path):
+    """Its last check round measured a process that is gone: the sampler must not store that
+    RSS every 15 s as if it were still true, nor the pane show it."""
+    port = free_port()
+    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
+    path = tmp_path / "config.toml"
+    path.write_text("[supervisor]\ncheck_interval = 3600.0\n[learning]\nsample_interval_s = 3600\n"
+                    f"[host]\nenabled = false\n[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    with running_engine(tmp_path, path) as engine:
+        runner = engine.supervisor.runners["echo"]
+        wait_for(lambda: (get_service("echo") or runner).rss_bytes, what="the first sample in the registry")
+        engine.stop_service("echo")
+        wait_for(lambda: runner.state == "stopped" and get_service("echo").state == "stopped", what="stopped")
+        row = get_service("echo")
+        assert (row.cpu_pct, row.rss_bytes, row.num_fds, row.connect_ms) == (None, None, None, None)
+        taken = engine.learning_service.sampler.sample_once(now=1000.0)
+        assert not [s.metric for s in taken if s.metric.startswith("svc:echo.")]
+
+
 def test_host_cpu_and_memory_read_from_proc_agree_with_psutil():
     cpu = HostCpu()
     start = time.process_time()

@@ -290,6 +290,8 @@ class Supervisor:
             self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, time.time(), lambda: (
                 f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, f"HTTP check passes: {what}"))
         sample.update(self._resources(runner, now))
+        if runner.pid != pid:  # restarted or stopped meanwhile: these figures were the old process's
+            return None
         runner.last_sample = sample
         return {**sample, "history": {k: list(v) for k, v in runner.history.items()}}
 

@@ -68,6 +68,9 @@ class Counters:
         return self.fails[key]
 
 
+NO_SAMPLE = dict.fromkeys(("cpu_pct", "rss_bytes", "num_fds", "connect_ms"))  # what a check round fills in
+
+
 class ServiceRunner:
     def __init__(self, supervisor: "Supervisor", service: ServiceConfig):
         self.sup = supervisor
@@ -75,7 +78,7 @@ class ServiceRunner:
         self.name = service.name
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.popen: subprocess.Popen | None = None
-        self.pid: int | None = None
+        self._pid: int | None = None
         self.cpu_meter = procs.CpuMeter()  # CPU % between check rounds
         self.started_at: float | None = None
         self.state = "stopped"
@@ -88,7 +91,7 @@ class ServiceRunner:
         self.history: dict[str, collections.deque[float]] = {
             "cpu": collections.deque(maxlen=supervisor.config.supervisor.history),
             "rss": collections.deque(maxlen=supervisor.config.supervisor.history)}
-        self.last_sample: dict[str, Any] = {}
+        self.last_sample: dict[str, Any] = {}  # the current process's last check round; {} when none
         self.message = ""
         self._ignore_exit: set[int] = set()  # PIDs we stopped on purpose
         self._current_exited = threading.Event()
@@ -97,6 +100,16 @@ class ServiceRunner:
         self._stopping = False
         self._leaving = threading.Event()  # asked to shut down: drop what is queued
         self._thread = threading.Thread(target=self._loop, name=f"grace-svc-{self.name}", daemon=True)
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    @pid.setter
+    def pid(self, pid: int | None) -> None:
+        if pid != self._pid:  # the figures were another process's: a stopped service has none
+            self.last_sample = {}
+        self._pid = pid
 
     # ------------------------------------------------------------------ thread
     def start(self) -> None:
@@ -649,7 +662,7 @@ class ServiceRunner:
         return dict(mode=self.service.mode, state=self.state, pid=self.pid, started_at=self.started_at,
                     restarts=self.restarts, port=self.service.port, message=self.message[:500],
                     silenced_until=self.silenced_until,
-                    history={k: list(v) for k, v in self.history.items()}, **self.last_sample)
+                    history={k: list(v) for k, v in self.history.items()}, **NO_SAMPLE, **self.last_sample)
 
 
 def _describe_exit(code: int | None) -> str:
