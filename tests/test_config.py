@@ -24,6 +24,15 @@ def test_example_config_is_valid():
     assert config.source_path == ROOT / "examples" / "config.toml"
 
 
+def test_example_config_names_every_rebindable_pane_key():
+    from grace_tui.config.model import PANE_KEYS
+
+    text = (ROOT / "examples" / "config.toml").read_text()
+    listed = text[text.index("Rebind any of:"):text.index("[tui]")].replace("#", " ").split()
+    missing = [k for k in PANE_KEYS if k not in listed and k not in ("panel-2", "panel-3", "panel-4", "panel-5")]
+    assert missing == []
+
+
 def test_builtin_default_watches_the_host(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.setattr("grace_tui.config.loader.SYSTEM_CONFIG", tmp_path / "none.toml")

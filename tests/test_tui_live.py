@@ -108,6 +108,53 @@ def test_killed_service_shows_up_as_an_incident_and_heals(tmp_path):
         asyncio.run(scenario(app))
 
 
+def test_service_keys_stop_start_and_restart_the_selected_service(tmp_path):
+    """x and r ask first (escape keeps the service running); an operator's stop opens no incident."""
+    from grace_tui.registry import incidents as incident_store
+    from grace_tui.tui.screens.dialogs import ConfirmDialog
+
+    async def scenario(app):
+        async def wait_until(condition, what):
+            deadline = time.monotonic() + 20
+            while not condition():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await pilot.pause(0.05)
+
+        def service():
+            return service_rows.get_service("echo")
+
+        async with app.run_test(size=(160, 48)) as pilot:
+            services = app.panel("services").table
+            await wait_until(lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
+                             "the service running in the pane")
+            first = service().pid
+            await pilot.press("1", "s")  # start: not offered while it runs
+            await pilot.press("x")
+            await wait_until(lambda: isinstance(app.screen, ConfirmDialog), "the stop question")
+            await pilot.press("escape")
+            assert service().pid == first and psutil.pid_exists(first)
+            await pilot.press("x")
+            await wait_until(lambda: isinstance(app.screen, ConfirmDialog), "the stop question again")
+            await pilot.press("enter")
+            await wait_until(lambda: service().state == "stopped" and not psutil.pid_exists(first), "stopped")
+            await wait_until(lambda: "stopped" in str(services.get_row("echo")), "the pane showing it stopped")
+            await pilot.press("r", "x")  # neither applies to a stopped service
+            assert not isinstance(app.screen, ConfirmDialog)
+            await pilot.press("s")
+            await wait_until(lambda: service().state == "running" and service().pid not in (None, first), "started")
+            second = service().pid
+            await wait_until(lambda: str(second) in str(services.get_row("echo")), "the new PID in the pane")
+            await pilot.press("r")
+            await wait_until(lambda: isinstance(app.screen, ConfirmDialog), "the restart question")
+            await pilot.press("enter")
+            await wait_until(lambda: service().state == "running" and service().pid not in (None, first, second),
+                             "restarted")
+            assert incident_store.list_incidents() == []
+
+    with embedded_pane(tmp_path, "[supervisor]\ncheck_interval = 60.0\n", "min_uptime = 0.1\n") as app:
+        asyncio.run(scenario(app))
+
+
 def test_embedded_pane_shows_each_check_rounds_cpu_and_rss(tmp_path):
     """Check rounds write samples without a state change: the pane must still redraw them
     (host checks off, so no other event refreshes the services table)."""

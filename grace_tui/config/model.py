@@ -101,6 +101,8 @@ PANE_KEYS = {
     "quit": "q", "help": "question_mark", "filter": "slash", "detail": "enter", "acknowledge": "a", "retry": "r",
     "silence": "s", "approve": "y", "reject": "n", "cancel-job": "c", "theme": "t", "next-panel": "tab",
     "prev-panel": "shift+tab", "reload-config": "R", **{f"panel-{n}": str(n) for n in range(1, 7)},
+    # On a service. `r` and `s` also mean retry and silence: each key acts on the selected row's kind.
+    "start-service": "s", "stop-service": "x", "restart-service": "r",
 }
 
 

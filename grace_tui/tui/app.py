@@ -33,7 +33,7 @@ from grace_tui.tui.panels.learning import LearningPanel, learning_task_id, propo
 from grace_tui.tui.panels.services import ServicesPanel
 from grace_tui.tui.panels.tasks import TasksPanel
 from grace_tui.tui.pump import DataPump
-from grace_tui.tui.screens.dialogs import AckDialog, SilenceDialog
+from grace_tui.tui.screens.dialogs import AckDialog, ConfirmDialog, SilenceDialog
 from grace_tui.tui.screens.help import HelpScreen, help_text
 from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
 from grace_tui.tui.screens.proposal import ProposalScreen
@@ -102,6 +102,9 @@ class GraceApp(App[int]):
         Binding("y", "approve", "Approve", id="approve"),
         Binding("n", "reject", "Reject", id="reject"),
         Binding("c", "cancel_job", "Cancel job", id="cancel-job"),
+        Binding("s", "start_service", "Start", id="start-service"),
+        Binding("x", "stop_service", "Stop", id="stop-service"),
+        Binding("r", "restart_service", "Restart", id="restart-service"),
         Binding("t", "next_theme", "Theme", id="theme"),
         Binding("R", "reload_config", "Reload config", show=False, id="reload-config"),
         Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
@@ -234,8 +237,8 @@ class GraceApp(App[int]):
         if "history_page" in parts:
             self.panel("history").add_page(parts["history_page"], now, self.palette)  # type: ignore[attr-defined]
         self.loads += 1
-        if "incidents" in parts:
-            self.refresh_keys()  # e.g. `a` goes once the selected incident is acknowledged
+        if "incidents" in parts or "services" in parts:
+            self.refresh_keys()  # e.g. `a` goes once the selected incident is acknowledged, `s` once started
             if isinstance(self.screen, IncidentDetailScreen):
                 self._load_timeline(self.screen.incident_id)
 
@@ -329,6 +332,12 @@ class GraceApp(App[int]):
             return self.selected_proposal() is not None
         if action == "cancel_job":
             return self.selected_learning_job() is not None
+        if action == "start_service":  # a process left running (escalated) is re-armed by a restart
+            service = self.selected_service()
+            return service is not None and not service.pid
+        if action in ("stop_service", "restart_service"):
+            service = self.selected_service()
+            return service is not None and bool(service.pid)
         return True
 
     def selected_incident(self) -> str | None:
@@ -344,6 +353,13 @@ class GraceApp(App[int]):
         if self._current != "learning":
             return None
         return proposal_id(self.panel("learning").selected_key())
+
+    def selected_service(self) -> Any:
+        """The supervised service under the cursor (not the host's row), on the main screen."""
+        if self._current != "services" or self.screen is not self.screen_stack[0]:
+            return None
+        name = self.panel("services").selected_key()
+        return next((s for s in self.panel("services").data or [] if s.name == name and s.mode != "host"), None)
 
     def selected_learning_job(self) -> str | None:
         """The running learning job under the cursor (only those can be cancelled)."""
@@ -446,6 +462,30 @@ class GraceApp(App[int]):
         task_id = self.selected_learning_job()
         if task_id:
             self.perform(f"cancel {task_id}", self.actions.cancel_task, task_id)
+
+    # ------------------------------------------------------------------ service actions
+    def action_start_service(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.perform(f"start {service.name}", self.actions.start_service, service.name)
+
+    def action_stop_service(self) -> None:
+        self._confirm_then("Stop", self.actions.stop_service)
+
+    def action_restart_service(self) -> None:
+        self._confirm_then("Restart", self.actions.restart_service)
+
+    def _confirm_then(self, verb: str, method: Callable[[str], str]) -> None:
+        service = self.selected_service()
+        if service is None:
+            return
+        name = service.name
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.perform(f"{verb.lower()} {name}", method, name)
+
+        self.push_screen(ConfirmDialog(f"{verb} {name} (PID {service.pid})?", verb), done)
 
     def action_reload_config(self) -> None:
         self.perform("reload config", self.actions.reload_config)
@@ -550,6 +590,11 @@ class GraceApp(App[int]):
             ("Approve proposal", "Approve the selected config proposal", "approve", self.action_approve),
             ("Reject proposal", "Reject the selected config proposal", "reject", self.action_reject),
             ("Cancel learning job", "Cancel the selected running learning job", "cancel-job", self.action_cancel_job),
+            ("Start service", "Start the selected service", "start-service", self.action_start_service),
+            ("Stop service", "Stop the selected service (asks first)", "stop-service", self.action_stop_service),
+            ("Restart service", "Restart the selected service (asks first)", "restart-service",
+             self.action_restart_service),
+            ("Reload config", "Read the config file now", "reload-config", self.action_reload_config),
             ("Filter panel", "Filter the rows of the current panel", "filter", self.action_filter),
             ("Next theme", "Cycle dark, light, high-contrast, monochrome...", "theme", self.action_next_theme),
             ("Help", "Every key", "help", self.action_help),

@@ -171,6 +171,15 @@ class RecordingActions:
     def reload_config(self) -> str:
         return self._record("reload_config")
 
+    def start_service(self, name: str) -> str:
+        return self._record("start_service", name)
+
+    def stop_service(self, name: str) -> str:
+        return self._record("stop_service", name)
+
+    def restart_service(self, name: str) -> str:
+        return self._record("restart_service", name)
+
 
 if __name__ == "__main__":  # pragma: no cover
     import sys

@@ -1,4 +1,5 @@
-"""Small modal questions: the reason for an acknowledgement, how long to silence."""
+"""Small modal questions: the reason for an acknowledgement, how long to silence, whether to
+stop or restart a service."""
 
 from __future__ import annotations
 
@@ -67,3 +68,32 @@ class SilenceDialog(_IncidentDialog[int | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))
+
+
+class ConfirmDialog(ModalScreen[bool | None]):
+    """Stop or restart a running service? One key press must not take a service down by mistake:
+    enter (or the button) confirms, escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, verb: str):
+        super().__init__()
+        self.question = one_line(question)
+        self.verb = verb
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.verb, id="confirm", variant="warning")
+                yield Button("Cancel", id="cancel")
+            yield Label("enter to confirm, escape to cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(True if event.button.id == "confirm" else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -23,6 +23,11 @@ HELP_TEMPLATE = """\
   up, down, pgup  move in a panel (the mouse wheel works too)
   ctrl+end        last row (in Completed: loads older tasks)
 
+[b]On a service[/b]
+  {start-service:<16}start it (re-arms a crash loop)
+  {stop-service:<16}stop it (asks first; opens no incident)
+  {restart-service:<16}restart it (asks first)
+
 [b]On an incident[/b]
   {detail:<16}detail: timeline, each attempt's command and output
   {acknowledge:<16}acknowledge, with an optional reason (or "noise")
