@@ -605,3 +605,18 @@ def test_the_first_sample_comes_seconds_after_start_not_a_check_interval_later(t
     config = base_config({"echo": {"command": echo_argv(port), "port": port}}, check_interval=3600.0)
     with Harness(tmp_path, config) as h:
         wait_for(lambda: h.runner("echo").last_sample.get("rss_bytes"), what="the first sample")
+
+
+def test_a_restarted_process_is_sampled_seconds_after_it_starts(tmp_path):
+    """Its old process's figures are gone at the restart: the new one's come at once, not an hour
+    (check_interval) later."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "min_uptime": 0.1}},
+                         check_interval=3600.0)
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("echo")
+        wait_for(lambda: runner.last_sample.get("rss_bytes"), what="the first sample")
+        first = runner.pid
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: runner.pid not in (None, first) and runner.state == "running", what="the restart")
+        wait_for(lambda: runner.last_sample.get("rss_bytes"), what="the new process's sample")

@@ -49,6 +49,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._kick = threading.Event()  # wakes the check loop: to write the metrics, or to check now
         self._checks_now = False
+        self._sample_soon = False
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -121,6 +122,12 @@ class Supervisor:
 
     def check_now(self) -> None:
         self._checks_now = True
+        self._kick.set()
+
+    def sample_soon(self) -> None:
+        """A new process: its CPU and RSS in a moment, not up to a check interval later (a
+        restarted service shows none of its old process's figures meanwhile)."""
+        self._sample_soon = True
         self._kick.set()
 
     def metrics_changed(self) -> None:
@@ -243,6 +250,9 @@ class Supervisor:
             due = min(next_services, next_host) if self.config.host.enabled else next_services
             if self._kick.wait(max(0.0, due - time.monotonic())):
                 self._kick.clear()
+                if self._sample_soon:
+                    self._sample_soon = False
+                    next_services = min(next_services, time.monotonic() + SECOND_ROUND_S)
                 if self._checks_now:
                     self._checks_now = False
                     next_services = 0.0

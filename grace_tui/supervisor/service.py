@@ -546,6 +546,7 @@ class ServiceRunner:
         self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
         self.counters = Counters()  # a new process: its checks count afresh
         self.sup.exit_watcher.watch(popen.pid, self._exited)
+        self.sup.sample_soon()
         return ActionResult("restart", True, f"spawned PID {popen.pid}", pid=popen.pid,
                             duration_s=time.monotonic() - start)
 
@@ -567,6 +568,7 @@ class ServiceRunner:
             except psutil.Error:
                 self.started_at = time.time()
             self.sup.exit_watcher.watch(proc.pid, self._exited)
+            self.sup.sample_soon()
             self.set_state("running", f"watching PID {proc.pid}")
         return True
 
