@@ -199,9 +199,7 @@ class Engine:
         return f"stop of {name} requested"
 
     def restart_service(self, name: str) -> str:
-        supervisor = self._running("supervisor")
-        supervisor.stop_service(name)  # handled in order by the service's thread: stopped, then started
-        supervisor.start_service(name)
+        self._running("supervisor").restart_service(name)
         return f"restart of {name} requested"
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:

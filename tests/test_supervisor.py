@@ -17,6 +17,7 @@ import pytest
 from grace_tui.errors import UserError
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
+from grace_tui.supervisor import procs
 from grace_tui.supervisor.probes import connect, proc_net_tcp_lookup, sock_diag_lookup, tcp_probe
 from supervisor_helpers import PY, Harness, banner_pid, base_config, echo_argv, free_port, stopped, wait_for
 
@@ -123,6 +124,17 @@ def started_by_hand(tmp_path, label: str) -> tuple[int, str, list[str], list[str
     return port, tag, [PY, str(launcher)], argv, wait_for(lambda: banner_pid(port), what="watched echo up")
 
 
+def kill_started_by_hand(*pids: int | None) -> None:
+    """Watched processes are not ours to stop: the test cleans up those still running, checking
+    each is still an echo it started (a PID can be reused)."""
+    for pid in pids:
+        try:
+            if pid and "--tag" in psutil.Process(pid).cmdline():
+                os.kill(pid, signal.SIGKILL)
+        except (psutil.Error, ProcessLookupError):
+            pass
+
+
 def test_watched_process_restarted_by_its_argv(tmp_path):
     port, tag, launcher, argv, first = started_by_hand(tmp_path, "watched")
     config = base_config({"w": {"cmdline_pattern": tag, "restart": [*launcher, *argv], "port": port}})
@@ -136,6 +148,72 @@ def test_watched_process_restarted_by_its_argv(tmp_path):
         remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
         assert remediation.data["argv"][:2] == launcher and remediation.data["exit_code"] == 0
     os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
+
+
+RESTARTER = textwrap.dedent("""
+    import os, signal, socket, subprocess, sys, time
+    port, argv = int(sys.argv[1]), sys.argv[2:]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        old = int(s.recv(100).decode().split()[1])  # the echo's banner: PID N
+    os.kill(old, signal.SIGTERM)
+    while os.path.exists(f"/proc/{old}") and open(f"/proc/{old}/stat").read().split()[2] != "Z":
+        time.sleep(0.01)
+    subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+""")
+
+
+def test_an_operators_stop_of_a_watched_service_is_its_own_stop_argv_and_checked(tmp_path):
+    """Without a `stop` argv the stop is refused (it used to read "stopped" while the process ran
+    on, and was adopted again at the next look); a `stop` that leaves the process running says so."""
+    _, kept_tag, _, kept_argv, kept = started_by_hand(tmp_path, "kept")
+    port, tag, _, argv, first = started_by_hand(tmp_path, "stopped")
+    services = {"bare": {"cmdline_pattern": kept_tag, "start": kept_argv},
+                "noop": {"cmdline_pattern": kept_tag, "start": kept_argv, "stop": [PY, "-c", "pass"]},
+                "real": {"cmdline_pattern": tag, "start": argv, "port": port,
+                         "stop": [PY, "-c", f"import os, signal; os.kill({first}, signal.SIGTERM)"]}}
+    try:
+        with Harness(tmp_path, base_config(services)) as h:
+            for name, pid in (("bare", kept), ("noop", kept), ("real", first)):
+                wait_for(lambda: h.runner(name).state == "running" and h.runner(name).pid == pid, what=name)
+            with pytest.raises(UserError, match="no `stop` argv"):
+                h.sup.stop_service("bare")
+            h.sup.stop_service("noop")
+            noop = h.runner("noop")
+            wait_for(lambda: noop.message.startswith("stop on request failed"), what="the failed stop")
+            assert noop.state == "running" and noop.pid == kept and f"PID {kept} still runs" in noop.message
+            h.sup.stop_service("real")
+            real = h.runner("real")
+            wait_for(lambda: real.state == "stopped", what="the real stop")
+            assert real.message == "stopped on request" and not procs.alive(first)
+            assert h.runner("bare").state == "running" and procs.alive(kept)
+            assert h.incidents.recent(10) == []
+    finally:
+        kill_started_by_hand(kept, first)
+
+
+def test_an_operators_restart_of_a_watched_service_runs_its_restart_argv(tmp_path):
+    _, other_tag, _, other_argv, other = started_by_hand(tmp_path, "no-restart")
+    port, tag, _, argv, first = started_by_hand(tmp_path, "restarted")
+    restarter = tmp_path / "restart.py"
+    restarter.write_text(RESTARTER)
+    services = {"w": {"cmdline_pattern": tag, "restart": [PY, str(restarter), str(port), *argv], "port": port},
+                "bare": {"cmdline_pattern": other_tag, "start": other_argv}}
+    second = None
+    try:
+        with Harness(tmp_path, base_config(services)) as h:
+            runner = h.runner("w")
+            wait_for(lambda: runner.state == "running" and runner.pid == first, what="adopted")
+            with pytest.raises(UserError, match="no `restart` argv"):
+                h.sup.restart_service("bare")
+            h.sup.restart_service("w")
+            wait_for(lambda: runner.state == "running" and runner.message.startswith("restarted on request"),
+                     what="the restart")
+            second = banner_pid(port)
+            assert second and second != first and runner.pid == second
+            assert h.incidents.recent(10) == []
+    finally:
+        kill_started_by_hand(other, first, second)
 
 
 def test_a_watched_start_that_runs_the_service_in_the_foreground_is_named_and_not_repeated(tmp_path):

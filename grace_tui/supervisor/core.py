@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable
 
 from grace_tui.config.model import Config, ServiceConfig
+from grace_tui.errors import UserError
 from grace_tui.events import Event, EventBus
 from grace_tui.incidents import IncidentLog
 from grace_tui.paths import StatePaths
@@ -183,11 +184,22 @@ class Supervisor:
         self._runner(name).post("start_requested")
 
     def stop_service(self, name: str) -> None:
-        self._runner(name).post("stop")
+        runner = self._runner(name)
+        if runner.service.mode == "watched" and not runner.service.stop:
+            raise UserError(f"{name} is watched and has no `stop` argv: grace-tui stops a process it did not "
+                            "start only the service's own way")
+        runner.post("stop")
+
+    def restart_service(self, name: str) -> None:
+        """A watched service's `restart` argv, or a stop then a start (in order, on its thread)."""
+        runner = self._runner(name)
+        service = runner.service
+        if service.mode == "watched" and not service.restart and not (service.stop and service.start):
+            raise UserError(f"{name} is watched and has no `restart` argv (nor `stop` and `start`): grace-tui "
+                            "restarts a process it did not start only the service's own way")
+        runner.post("restart_requested")
 
     def _runner(self, name: str) -> ServiceRunner:
-        from grace_tui.errors import UserError
-
         if name not in self.runners:
             raise UserError(f"unknown service {name!r}")
         return self.runners[name]

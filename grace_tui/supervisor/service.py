@@ -312,8 +312,33 @@ class ServiceRunner:
 
     def _on_stop(self) -> None:
         self.restart_times.clear()  # an operator's stop re-arms the crash-loop budget, like a config change
-        self.stop_process()
+        left = self.stop_process()
+        if left and self._adopt():  # a watched service's `stop` did not stop it: say so, keep watching
+            self.set_state("running", f"stop on request failed: {left}")
+            return
         self.set_state("stopped", "stopped on request")
+
+    def _on_restart_requested(self) -> None:
+        """An operator's restart: a watched service's own `restart` argv when it has one, else a
+        stop and a start. Re-arms the crash-loop budget, as a stop or start does."""
+        if self.service.mode == "managed" or not self.service.restart:
+            self._on_stop()
+            self._on_start_requested()
+            return
+        self.rearm()
+        before = self.pid
+        argv = self.service.restart
+        self.set_state("starting", f"running {argv[0]}")  # not a failure for the checks meanwhile
+        result = self.run(argv, why_running=self._runs_inside)
+        said = _command_message(result)
+        if result.ok and wait_until(self._adopt, self.service.start_timeout):
+            same = " (the same PID: did it restart?)" if self.pid == before else ""
+            self.set_state("running", f"restarted on request: {said}{same}")
+        elif self._adopt():  # the restart failed; the process it was to replace still runs
+            self.set_state("running", f"restart on request failed: {said}; PID {self.pid} still runs")
+        else:
+            self.heal("process_down", f"{self.name}: restart on request failed: {said}",
+                      {"reason": "restart requested", "result": result.to_dict()}, time.time())
 
     def _shutdown(self, leave_running: bool) -> None:
         self._stopping = True
@@ -602,17 +627,24 @@ class ServiceRunner:
                 self._current_exited.wait(remaining)
         return self.is_running()
 
-    def stop_process(self) -> None:
+    def stop_process(self) -> str:
+        """Stop the service's process; returns why it still runs ("" when it stopped): a watched
+        service's `stop` argv failed or returned with the process still there."""
         pid = self.pid
         if not pid:
-            return
+            return ""
         self._ignore_exit.add(pid)
         _release_db_connection()  # for the wait
-        if self.service.mode == "watched":
-            if self.service.stop:
-                self.run(self.service.stop)
+        if self.service.mode == "watched":  # not our child: its own `stop` argv, then see it gone
+            result = self.run(self.service.stop) if self.service.stop else None
+            gone = result is not None and wait_until(lambda: not procs.alive(pid), self.service.stop_timeout)
             self.sup.exit_watcher.unwatch(pid)
-        elif self.popen is not None:
+            self._ignore_exit.discard(pid)  # watched again if it still runs: its exit matters then
+            self.pid = None
+            if gone:
+                return ""
+            return f"{_command_message(result) if result else 'no `stop` argv'}; PID {pid} still runs"
+        if self.popen is not None:
             try:
                 os.killpg(pid, signal.SIGTERM)  # our child leads its own session: stop the group
                 os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on SIGTERM
@@ -627,6 +659,7 @@ class ServiceRunner:
                     pass
                 self.popen.wait()
         self.pid, self.popen = None, None
+        return ""
 
     def run(self, argv: list[str], why_running: Callable[[int], str] | None = None) -> CommandResult:
         settings = self.sup.config.supervisor
