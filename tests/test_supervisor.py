@@ -209,8 +209,8 @@ def test_an_operators_restart_of_a_watched_service_runs_its_restart_argv(tmp_pat
             h.sup.restart_service("w")
             wait_for(lambda: runner.state == "running" and runner.message.startswith("restarted on request"),
                      what="the restart")
-            second = banner_pid(port)
-            assert second and second != first and runner.pid == second
+            second = banner_pid(port)  # verified: it accepts
+            assert second and second != first and runner.pid == second and "not verified" not in runner.message
             assert h.incidents.recent(10) == []
     finally:
         kill_started_by_hand(other, first, second)

@@ -539,3 +539,13 @@ def test_notifications_show_error_text_as_written(engine):
             assert app.is_running
 
     asyncio.run(scenario())
+
+
+def test_incident_detail_shows_the_exited_processs_last_lines_as_lines(engine):
+    from grace_tui.tui.screens.incident_detail import facts_text
+
+    opened = engine.incidents.open("process_down", "high", "app: process 42 exited with code 3", service="app",
+                                   detail={"exit_code": 3, "last_output": "starting\nfatal: \x1b[31mno config\x1b[0m"})
+    shown = facts_text(incident_store.get_incident(opened.id), {}).plain
+    assert "its last lines (logs/app.log):\n      | starting\n      | fatal: no config\n" in shown
+    assert "last_output" not in shown and '"exit_code": 3' in shown

@@ -6,6 +6,7 @@ and service control, from a shell or a script.
     grace-tui incident ack ID [--reason TEXT] [--user NAME]
     grace-tui incident retry ID        through the supervisor (the daemon's command queue)
     grace-tui service start|stop|restart NAME
+    grace-tui service log NAME [-n LINES] [-f]   a managed service's output (as `supervisorctl tail`)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 from grace_tui.cli.context import Context
 from grace_tui.errors import UserError
-from grace_tui.text import one_line
+from grace_tui.text import inert_lines, one_line
 from grace_tui.tui.format import coarse_age, duration  # pure text, no Textual
 
 NEEDS_A_PERSON = 3  # as `supervisorctl status` exits when a program is not running
@@ -48,6 +49,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         p = sub.add_parser(action, parents=[common], help=says)
         p.add_argument("name")
         p.set_defaults(func=cmd_service, action=action)
+    p = sub.add_parser("log", parents=[common], help="a managed service's output, from STATE/logs/NAME.log")
+    p.add_argument("name")
+    p.add_argument("-n", "--lines", type=int, default=40, help="the last LINES lines (default 40)")
+    p.add_argument("-f", "--follow", action="store_true", help="then print what it writes, until ctrl+c")
+    p.set_defaults(func=cmd_service_log)
 
 
 def cmd_status(ctx: Context) -> int:
@@ -125,6 +131,22 @@ def cmd_retry(ctx: Context) -> int:
 def cmd_service(ctx: Context) -> int:
     actions = _queued(ctx, ctx.args.action)
     print(getattr(actions, f"{ctx.args.action}_service")(ctx.args.name))
+    return 0
+
+
+def cmd_service_log(ctx: Context) -> int:
+    """Its output as written, made inert: a service's colour codes or escapes cannot drive the terminal."""
+    from grace_tui.supervisor.logs import follow, last_lines, service_log
+
+    path = service_log(ctx.paths.root, ctx.args.name)
+    if not path.exists():
+        raise UserError(f"{path}: no output log for {ctx.args.name!r} (a managed service's output is kept there)")
+    tail = inert_lines("\n".join(last_lines(path, ctx.args.lines)))
+    if tail:
+        print("\n".join(tail), flush=True)
+    if ctx.args.follow:
+        for text in follow(path):
+            print("\n".join(inert_lines(text)), flush=True)
     return 0
 
 

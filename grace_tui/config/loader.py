@@ -185,11 +185,12 @@ class _Validator:
     def bounds(self, path: tuple[str, ...], key: str, value: Any) -> None:
         positive = {"check_interval", "host_check_interval", "command_timeout", "connect_timeout", "http_timeout",
                     "start_timeout", "stop_timeout", "restart_window", "backoff_max", "output_limit", "history",
-                    "samples", "threshold_samples", "failures_before_incident", "restart_budget",
+                    "samples", "threshold_samples", "failures_before_incident", "restart_budget", "log_max_mb",
                     "max_threshold_change_pct", "max_sensitivity_change_pct"}
         if key in positive and value <= 0:
             self.error(path, f"must be greater than 0, got {value}")
-        non_negative = ("accept_timeout", "backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu")
+        non_negative = ("accept_timeout", "backoff_initial", "cpu_max_pct", "rss_max_mb", "fds_max", "load_max_per_cpu",
+                        "log_backups")
         if key in non_negative and value < 0:
             self.error(path, f"must not be negative, got {value}")
         if key in ("port", "metrics_port", "http_status") and not (1 <= value <= 65535):

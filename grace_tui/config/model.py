@@ -74,6 +74,8 @@ class SupervisorSettings:
     output_limit: int = 4096  # bytes of a command's output kept in the timeline
     command_timeout: float = 30.0
     history: int = 60  # resource samples kept per service for sparklines
+    log_max_mb: float = 50.0  # a managed service's STATE/logs/NAME.log is rotated past this (as supervisord)
+    log_backups: int = 10  # rotated copies kept: NAME.log.1 ... NAME.log.N
 
 
 @dataclass

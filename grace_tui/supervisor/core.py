@@ -21,6 +21,7 @@ from grace_tui.registry.db import database, log_failure
 from grace_tui.supervisor import host as host_checks
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.exitwatch import ExitWatcher
+from grace_tui.supervisor.logs import rotate_if_big, service_log
 from grace_tui.supervisor.metrics import MetricsExporter
 from grace_tui.supervisor.probes import TcpProbe, ephemeral_port_warning, http_check, tcp_probe
 from grace_tui.supervisor.service import ServiceRunner
@@ -250,6 +251,7 @@ class Supervisor:
             try:
                 if now >= next_services:
                     self._check_services()
+                    self._rotate_logs()
                     service_rounds += 1
                     next_services = now + _after(service_rounds, self.config.supervisor.check_interval)
                 if self.config.host.enabled and now >= next_host:
@@ -282,6 +284,18 @@ class Supervisor:
         with database.atomic():  # one write for the whole round
             service_rows.record_samples(samples)
         self.events.publish("service", "samples", sorted(samples))  # a view redraws CPU and RSS
+
+    def _rotate_logs(self) -> None:
+        settings = self.config.supervisor
+        for runner in list(self.runners.values()):
+            if runner.service.mode != "managed":
+                continue
+            path = service_log(self.paths.root, runner.name)
+            try:
+                if rotate_if_big(path, int(settings.log_max_mb * 1024 * 1024), settings.log_backups):
+                    log.info("%s: output log rotated past %g MB", runner.name, settings.log_max_mb)
+            except OSError:
+                log_failure(log, "rotating %s", path)
 
     def check_service(self, runner: ServiceRunner) -> dict[str, Any] | None:
         """Run a service's periodic checks; returns the sample to record (None when not running)."""

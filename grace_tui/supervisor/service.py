@@ -26,6 +26,7 @@ from grace_tui.paths import ensure_private_dir, open_private
 from grace_tui.registry.db import database, log_failure
 from grace_tui.supervisor import procs
 from grace_tui.supervisor.commands import CommandResult, run_argv
+from grace_tui.supervisor.logs import last_lines, service_log
 from grace_tui.supervisor.probes import http_check, port_accepting, tcp_probe, wait_until
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Counters:
         return self.fails[key]
 
 
+LAST_OUTPUT_LINES = 10  # of an exited process's log, kept in its incident
 NO_SAMPLE = dict.fromkeys(("cpu_pct", "rss_bytes", "num_fds", "connect_ms"))  # what a check round fills in
 
 
@@ -216,6 +218,9 @@ class ServiceRunner:
             self.restart_times.clear()  # it ran healthily: start the backoff afresh
         self.message = f"{how} after {uptime:.3f}s"
         detail = {"pid": pid, "exit_code": code, "uptime_s": round(uptime, 3)}
+        last_output = self._last_output()
+        if last_output:
+            detail["last_output"] = last_output
         if self.service.port and port_accepting(self.service.port):
             holders = self._port_holders()
             if code == 0 and uptime < self.service.min_uptime and self._forked_away(pid, holders, detail, detected_at):
@@ -226,6 +231,17 @@ class ServiceRunner:
                       {**detail, **holders}, detected_at)
             return
         self.heal("process_down", f"{self.name}: process {pid} {how}", detail, detected_at)
+
+    def _last_output(self) -> str:
+        """A managed process's last lines of output, read when it has exited: often why it did, as
+        `systemctl status` shows. Its replacement writes to the same file only after this."""
+        if self.service.mode != "managed":
+            return ""
+        try:
+            lines = last_lines(service_log(self.sup.paths.root, self.name), LAST_OUTPUT_LINES)
+        except OSError:
+            return ""
+        return "\n".join(lines)[-self.sup.config.supervisor.output_limit:]
 
     def _forked_away(self, pid: int, holders: dict[str, Any], detail: dict[str, Any], detected_at: float) -> bool:
         """The command returned at once, successfully, and an instance of it (same command line and
@@ -333,7 +349,8 @@ class ServiceRunner:
         said = _command_message(result)
         if result.ok and wait_until(self._adopt, self.service.start_timeout):
             same = " (the same PID: did it restart?)" if self.pid == before else ""
-            self.set_state("running", f"restarted on request: {said}{same}")
+            unhealthy = "" if self.verify() else f"; not verified healthy within {self.service.start_timeout:g}s"
+            self.set_state("running", f"restarted on request: {said}{same}{unhealthy}")
         elif self._adopt():  # the restart failed; the process it was to replace still runs
             self.set_state("running", f"restart on request failed: {said}; PID {self.pid} still runs")
         else:
@@ -556,9 +573,10 @@ class ServiceRunner:
     def spawn(self) -> ActionResult:
         start = time.monotonic()
         svc = self.service
-        log_dir = ensure_private_dir(self.sup.paths.root / "logs")
+        log_path = service_log(self.sup.paths.root, self.name)
+        ensure_private_dir(log_path.parent)
         try:
-            with open_private(log_dir / f"{self.name}.log", "a") as out:
+            with open_private(log_path, "a") as out:
                 popen = subprocess.Popen(svc.command, cwd=svc.cwd, env={**os.environ, **svc.env},
                                          user=svc.user or None, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, shell=False)

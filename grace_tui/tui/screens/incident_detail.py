@@ -63,11 +63,18 @@ def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
     ]
     facts = detail_facts(i)
     rows += facts
-    if i.detail and not facts:  # the facts already say it in words
-        rows.append(("detail", json.dumps(i.detail, sort_keys=True, default=str)))
+    detail = {k: v for k, v in (i.detail or {}).items() if k != "last_output"}  # shown as lines below
+    if detail and not facts:  # the facts already say it in words
+        rows.append(("detail", json.dumps(detail, sort_keys=True, default=str)))
     for label, value in rows:
         text.append(f"  {label:<9}", style="dim")
         text.append(f"{one_line(str(value))}\n")
+    last_output = str((i.detail or {}).get("last_output") or "")
+    if last_output:
+        text.append(f"  {'output':<9}", style="dim")
+        text.append(f"its last lines (logs/{i.service}.log):\n", style="dim")
+        for line in inert_lines(last_output):
+            text.append(f"      | {line}\n", style="dim")
     return text
 
 
