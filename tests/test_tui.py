@@ -549,3 +549,55 @@ def test_incident_detail_shows_the_exited_processs_last_lines_as_lines(engine):
     shown = facts_text(incident_store.get_incident(opened.id), {}).plain
     assert "its last lines (logs/app.log):\n      | starting\n      | fatal: no config\n" in shown
     assert "last_output" not in shown and '"exit_code": 3' in shown
+
+
+def test_l_shows_a_managed_services_output_and_follows_it(engine):
+    from textual.widgets import Log
+
+    from grace_tui.tui.screens.service_log import ServiceLogScreen
+
+    upsert_service("api", mode="managed", state="running", pid=4242, started_at=time.time())
+    upsert_service("nginx", mode="watched", state="running", pid=4343, started_at=time.time())
+    log = engine.paths.root / "logs" / "api.log"
+    log.parent.mkdir(mode=0o700)
+    log.write_text("listening on 8000\nred \x1b[31malert\x1b[0m\n")
+
+    async def scenario():
+        app = GraceApp(RegistrySource(engine.registry, host="test-host", state_dir=engine.paths.root), engine,
+                       events=engine.events, themes=load_themes(), theme="dark", state_dir=engine.paths.root,
+                       close_db=engine.registry.database.close, tick_s=0.05)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.panel("services").table.row_count == 2, "the services")
+            await pilot.press("1", "down", "l")  # nginx: watched, it keeps its own logs
+            assert not isinstance(app.screen, ServiceLogScreen)
+            await pilot.press("up", "l")
+            await wait_until(pilot, lambda: isinstance(app.screen, ServiceLogScreen), "the log screen")
+            await wait_until(pilot, lambda: app.screen.query_one(Log).lines == ["listening on 8000", "red alert"],
+                             "the log's lines")
+            with open(log, "a") as f:
+                f.write("GET / 200\n")
+            await wait_until(pilot, lambda: app.screen.query_one(Log).lines[-1:] == ["GET / 200"], "the new line")
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ServiceLogScreen)
+
+    asyncio.run(scenario())
+
+
+def test_filter_key_does_nothing_over_another_screen(engine):
+    """`/` over a service's log opened the main screen's filter box unseen, and the footer offered it."""
+    from grace_tui.tui.screens.service_log import ServiceLogScreen
+
+    upsert_service("api", mode="managed", state="running", pid=4242, started_at=time.time())
+
+    async def scenario():
+        app = make_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.panel("services").table.row_count == 1, "the service")
+            await pilot.press("1", "l")
+            await wait_until(pilot, lambda: isinstance(app.screen, ServiceLogScreen), "the log screen")
+            await pilot.press("slash")
+            assert not app.filter_box.display and isinstance(app.screen, ServiceLogScreen)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ServiceLogScreen), "the pane again")
+
+    asyncio.run(scenario())

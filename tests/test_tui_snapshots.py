@@ -69,6 +69,15 @@ def test_incident_detail(snap_compare):
     assert snap_compare(app_with(), terminal_size=WIDE, run_before=run_before)
 
 
+def test_service_log(snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("1", "l")
+        await loaded(pilot)
+
+    assert snap_compare(app_with(), terminal_size=NARROW, run_before=run_before)
+
+
 def test_help(snap_compare):
     async def run_before(pilot):
         await loaded(pilot)

@@ -104,7 +104,7 @@ PANE_KEYS = {
     "silence": "s", "approve": "y", "reject": "n", "cancel-job": "c", "theme": "t", "next-panel": "tab",
     "prev-panel": "shift+tab", "reload-config": "R", **{f"panel-{n}": str(n) for n in range(1, 7)},
     # On a service. `r` and `s` also mean retry and silence: each key acts on the selected row's kind.
-    "start-service": "s", "stop-service": "x", "restart-service": "r",
+    "start-service": "s", "stop-service": "x", "restart-service": "r", "service-log": "l",
 }
 
 

@@ -37,6 +37,7 @@ from grace_tui.tui.screens.dialogs import AckDialog, ConfirmDialog, SilenceDialo
 from grace_tui.tui.screens.help import HelpScreen, help_text
 from grace_tui.tui.screens.incident_detail import IncidentDetailScreen
 from grace_tui.tui.screens.proposal import ProposalScreen
+from grace_tui.tui.screens.service_log import ServiceLogScreen
 from grace_tui.tui.themes import PANE_VARIABLES, ThemeSet, remember_theme
 from grace_tui.users import current_user
 
@@ -105,6 +106,7 @@ class GraceApp(App[int]):
         Binding("s", "start_service", "Start", id="start-service"),
         Binding("x", "stop_service", "Stop", id="stop-service"),
         Binding("r", "restart_service", "Restart", id="restart-service"),
+        Binding("l", "open_log", "Log", id="service-log"),
         Binding("t", "next_theme", "Theme", id="theme"),
         Binding("R", "reload_config", "Reload config", show=False, id="reload-config"),
         Binding("tab", "cycle_panel(1)", "Next panel", show=False, priority=True, id="next-panel"),
@@ -316,6 +318,8 @@ class GraceApp(App[int]):
             return False
         if action == "cycle_panel":  # tab moves between panels on the main screen only
             return self.screen is self.screen_stack[0] and not self.filter_box.has_focus
+        if action == "filter":  # filters a panel: over a detail or log screen it opened a box unseen
+            return self.screen is self.screen_stack[0]
         if action == "acknowledge":
             view = self._incident_view(self.selected_incident())
             return self.selected_incident() is not None and not (view and view.acknowledged)
@@ -335,6 +339,9 @@ class GraceApp(App[int]):
         if action == "start_service":  # a process left running (escalated) is re-armed by a restart
             service = self.selected_service()
             return service is not None and not service.pid
+        if action == "open_log":  # a watched service writes its own logs, wherever it does
+            service = self.selected_service()
+            return service is not None and service.mode == "managed"
         if action in ("stop_service", "restart_service"):
             service = self.selected_service()
             return service is not None and bool(service.pid)
@@ -475,6 +482,18 @@ class GraceApp(App[int]):
     def action_restart_service(self) -> None:
         self._confirm_then("Restart", self.actions.restart_service)
 
+    def action_open_log(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            name = service.name
+            self.push_screen(ServiceLogScreen(name, lambda lines: self._read_log(name, lines), self.tick_s))
+
+    def _read_log(self, name: str, lines: int) -> list[str]:
+        try:
+            return self.source.service_log(name, lines)
+        finally:
+            self._close_thread_db()
+
     def _confirm_then(self, verb: str, method: Callable[[str], str]) -> None:
         service = self.selected_service()
         if service is None:
@@ -594,6 +613,7 @@ class GraceApp(App[int]):
             ("Stop service", "Stop the selected service (asks first)", "stop-service", self.action_stop_service),
             ("Restart service", "Restart the selected service (asks first)", "restart-service",
              self.action_restart_service),
+            ("Service log", "The selected managed service's output, live", "service-log", self.action_open_log),
             ("Reload config", "Read the config file now", "reload-config", self.action_reload_config),
             ("Filter panel", "Filter the rows of the current panel", "filter", self.action_filter),
             ("Next theme", "Cycle dark, light, high-contrast, monochrome...", "theme", self.action_next_theme),

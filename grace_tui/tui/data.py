@@ -13,6 +13,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from grace_tui.registry import Registry, TaskView
@@ -103,6 +104,10 @@ class Source(Protocol):
         """Finished tasks whose title contains `search` ("" for all), below `before_id`."""
         ...
 
+    def service_log(self, name: str, lines: int) -> list[str]:
+        """The last lines of a managed service's output; raises LookupError when it has none."""
+        ...
+
 
 def page_of(search: str, before_id: str | None, page: list[TaskView], limit: int) -> HistoryPage:
     """Keep the finished tasks of a raw page; the next page starts below its last task."""
@@ -161,9 +166,10 @@ def local_midnight(now: float) -> float:
 class RegistrySource:
     """Reads the pane's data from the registry of one state dir."""
 
-    def __init__(self, registry: Registry, host: str | None = None):
+    def __init__(self, registry: Registry, host: str | None = None, state_dir: Path | None = None):
         self.registry = registry
         self.host = host or socket.gethostname()
+        self.state_dir = state_dir  # where the services' output logs are
         self._boot_time: float | None = None
         self._seen_version: int | None = None
         self._seen_marks: dict[str, float] = {}
@@ -237,6 +243,14 @@ class RegistrySource:
         page = self.registry.list_tasks(search=search or None, before_id=before_id, limit=limit)
         return page_of(search, before_id, page, limit)
 
+    def service_log(self, name: str, lines: int) -> list[str]:
+        from grace_tui.supervisor.logs import last_lines, service_log
+
+        path = service_log(self.state_dir, name) if self.state_dir else None
+        if path is None or not path.exists():
+            raise LookupError(f"{name} has no output log here (a managed service's output is in STATE/logs/)")
+        return last_lines(path, lines)
+
     def boot_time(self) -> float | None:
         if self._boot_time is None:
             try:
@@ -251,9 +265,11 @@ class RegistrySource:
 class FixedSource:
     """Canned views (snapshot tests, demos): the same every time."""
 
-    def __init__(self, data: PaneData, timelines: dict[str, list[TimelineEntry]] | None = None):
+    def __init__(self, data: PaneData, timelines: dict[str, list[TimelineEntry]] | None = None,
+                 logs: dict[str, list[str]] | None = None):
         self.data = data
         self.timelines = timelines or {}
+        self.logs = logs or {}
         self.loads: list[set[str]] = []
 
     def load(self, topics: set[str], now: float) -> dict[str, Any]:
@@ -272,6 +288,11 @@ class FixedSource:
         tasks = sorted(self.data.tasks.active + self.data.tasks.recent, key=lambda t: t.id, reverse=True)
         page = [t for t in tasks if search.lower() in t.title.lower() and (before_id is None or t.id < before_id)]
         return page_of(search, before_id, page[:limit], limit)
+
+    def service_log(self, name: str, lines: int) -> list[str]:
+        if name not in self.logs:
+            raise LookupError(f"{name} has no output log here")
+        return self.logs[name][-lines:]
 
 
 Clock = Callable[[], float]

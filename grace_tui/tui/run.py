@@ -52,9 +52,9 @@ def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
     from grace_tui.tui.data import RegistrySource
 
     registry = ctx.registry
-    app = GraceApp(RegistrySource(registry), QueuedActions(), mode="attached", themes=theme_set, theme=theme,
-                   state_dir=ctx.paths.root, close_db=registry.database.close, notices=notices,
-                   watch_terminal=True, keys=keys)
+    app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), QueuedActions(), mode="attached",
+                   themes=theme_set, theme=theme, state_dir=ctx.paths.root, close_db=registry.database.close,
+                   notices=notices, watch_terminal=True, keys=keys)
     return app.run() or 0
 
 
@@ -70,7 +70,8 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
         engine.start()
         app = None
         try:
-            app = GraceApp(RegistrySource(registry), engine, mode="embedded", events=engine.events,
+            app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), engine, mode="embedded",
+                           events=engine.events,
                            themes=theme_set, theme=theme, state_dir=ctx.paths.root,
                            close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys)
             return app.run() or 0

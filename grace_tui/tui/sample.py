@@ -126,6 +126,14 @@ def sample_pane(now: float = FROZEN_NOW) -> tuple[PaneData, dict[str, list[Timel
     return data, timelines
 
 
+SAMPLE_LOGS = {"api": [
+    "2026-09-21 14:10:02 INFO  listening on 127.0.0.1:8000",
+    "2026-09-21 14:12:40 WARN  slow query: SELECT * FROM orders (812 ms)",
+    "2026-09-21 14:13:05 ERROR upstream payments: connection refused, retrying in 2 s",
+    "2026-09-21 14:13:07 INFO  upstream payments: connected",
+]}
+
+
 def demo_app(theme: str = "dark", now: float = FROZEN_NOW):  # pragma: no cover - a developer's preview
     """The pane on the sample data with a frozen clock and a recorder for actions."""
     from grace_tui.tui.app import GraceApp
@@ -133,8 +141,8 @@ def demo_app(theme: str = "dark", now: float = FROZEN_NOW):  # pragma: no cover 
     from grace_tui.tui.themes import load_themes
 
     data, timelines = sample_pane(now)
-    return GraceApp(FixedSource(data, timelines), RecordingActions(), clock=lambda: now, themes=load_themes(),
-                    theme=theme, mode="demo", tick_s=0)
+    return GraceApp(FixedSource(data, timelines, SAMPLE_LOGS), RecordingActions(), clock=lambda: now,
+                    themes=load_themes(), theme=theme, mode="demo", tick_s=0)
 
 
 class RecordingActions:

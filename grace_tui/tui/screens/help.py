@@ -27,6 +27,7 @@ HELP_TEMPLATE = """\
   {start-service:<16}start it (re-arms a crash loop)
   {stop-service:<16}stop it (asks first; opens no incident)
   {restart-service:<16}restart it (asks first)
+  {service-log:<16}its output, live (a managed service)
 
 [b]On an incident[/b]
   {detail:<16}detail: timeline, each attempt's command and output
