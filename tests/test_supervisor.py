@@ -124,30 +124,34 @@ def started_by_hand(tmp_path, label: str) -> tuple[int, str, list[str], list[str
     return port, tag, [PY, str(launcher)], argv, wait_for(lambda: banner_pid(port), what="watched echo up")
 
 
-def kill_started_by_hand(*pids: int | None) -> None:
-    """Watched processes are not ours to stop: the test cleans up those still running, checking
-    each is still an echo it started (a PID can be reused)."""
-    for pid in pids:
-        try:
-            if pid and "--tag" in psutil.Process(pid).cmdline():
-                os.kill(pid, signal.SIGKILL)
-        except (psutil.Error, ProcessLookupError):
-            pass
+def kill_started_by_hand(*tags: str) -> None:
+    """Watched processes are not ours to stop: the test cleans up every echo it started with one
+    of these tags, a restart's replacement included (the tag is its identity; a PID can be reused)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        tagged = cmdline[cmdline.index("--tag") + 1:][:1] if "--tag" in cmdline else []
+        if tagged and tagged[0] in tags:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
 
 
 def test_watched_process_restarted_by_its_argv(tmp_path):
     port, tag, launcher, argv, first = started_by_hand(tmp_path, "watched")
     config = base_config({"w": {"cmdline_pattern": tag, "restart": [*launcher, *argv], "port": port}})
-    with Harness(tmp_path, config) as h:
-        wait_for(lambda: h.runner("w").state == "running" and h.runner("w").pid == first, what="adopted")
-        os.kill(first, signal.SIGKILL)
-        incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
-        assert incident.state == "resolved", h.incidents.timeline(incident.id)
-        second = banner_pid(port)
-        assert second and second != first
-        remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
-        assert remediation.data["argv"][:2] == launcher and remediation.data["exit_code"] == 0
-    os.kill(second, signal.SIGKILL)  # watched: not ours to stop, so the test cleans up
+    try:
+        with Harness(tmp_path, config) as h:
+            wait_for(lambda: h.runner("w").state == "running" and h.runner("w").pid == first, what="adopted")
+            os.kill(first, signal.SIGKILL)
+            incident = wait_for(lambda: h.ended("process_down"), what="incident ended")[0]
+            assert incident.state == "resolved", h.incidents.timeline(incident.id)
+            second = banner_pid(port)
+            assert second and second != first
+            remediation = [e for e in h.incidents.timeline(incident.id) if e.type == "remediation"][0]
+            assert remediation.data["argv"][:2] == launcher and remediation.data["exit_code"] == 0
+    finally:
+        kill_started_by_hand(tag)
 
 
 RESTARTER = textwrap.dedent("""
@@ -189,7 +193,7 @@ def test_an_operators_stop_of_a_watched_service_is_its_own_stop_argv_and_checked
             assert h.runner("bare").state == "running" and procs.alive(kept)
             assert h.incidents.recent(10) == []
     finally:
-        kill_started_by_hand(kept, first)
+        kill_started_by_hand(kept_tag, tag)
 
 
 def test_an_operators_restart_of_a_watched_service_runs_its_restart_argv(tmp_path):
@@ -199,7 +203,6 @@ def test_an_operators_restart_of_a_watched_service_runs_its_restart_argv(tmp_pat
     restarter.write_text(RESTARTER)
     services = {"w": {"cmdline_pattern": tag, "restart": [PY, str(restarter), str(port), *argv], "port": port},
                 "bare": {"cmdline_pattern": other_tag, "start": other_argv}}
-    second = None
     try:
         with Harness(tmp_path, base_config(services)) as h:
             runner = h.runner("w")
@@ -213,7 +216,7 @@ def test_an_operators_restart_of_a_watched_service_runs_its_restart_argv(tmp_pat
             assert second and second != first and runner.pid == second and "not verified" not in runner.message
             assert h.incidents.recent(10) == []
     finally:
-        kill_started_by_hand(other, first, second)
+        kill_started_by_hand(other_tag, tag)
 
 
 def test_a_watched_start_that_runs_the_service_in_the_foreground_is_named_and_not_repeated(tmp_path):
