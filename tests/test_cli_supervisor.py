@@ -102,3 +102,34 @@ def test_incident_ack_without_a_daemon_and_one_line_errors(tmp_path):
         run_cli("incident", "retry", incident.id, state_dir=state))
     assert "to stop" in one_line_error(run_cli("service", "stop", "web", state_dir=state))
     assert os.stat(paths.incidents_jsonl).st_mode & 0o777 == 0o600
+
+
+def test_incident_list_and_show_read_the_registry(tmp_path):
+    state = tmp_path / "state"
+    paths = StatePaths(state).ensure()
+    registry = Registry.open(paths.root)
+    log = IncidentLog(registry, paths)
+    old = log.open("disk_low", "high", "/: 4.0% free < 10%", check="disk:/")
+    crashed = log.open("process_down", "high", "app: process 7 exited with code 2", service="app",
+                       detail={"exit_code": 2, "last_output": "loading\nfatal: \x1b[31mbad workers\x1b[0m"})
+    log.note(crashed.id, "remediation", "restart: spawned PID 8", {"action": "restart", "pid": 8, "ok": True})
+    log.resolve(crashed.id, "recovered by restart")
+    registry.close()
+
+    listed = run_cli("incident", "list", state_dir=state)
+    assert listed.returncode == 0
+    rows = listed.stdout.splitlines()[1:]
+    assert [r.split()[0] for r in rows] == [crashed.id, old.id]  # newest first
+    resolved = json.loads(run_cli("incident", "list", "--state", "resolved", "--json", state_dir=state).stdout)
+    assert [i["id"] for i in resolved] == [crashed.id]
+    assert run_cli("incident", "list", "--state", "escalated", state_dir=state).stdout == "no incidents escalated\n"
+
+    shown = run_cli("incident", "show", crashed.id, state_dir=state)
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout
+    assert "      | loading\n      | fatal: bad workers\n" in shown.stdout
+    assert "remediation  restart: spawned PID 8" in shown.stdout and "→ resolved: recovered by restart" in shown.stdout
+    data = json.loads(run_cli("incident", "show", crashed.id, "--json", state_dir=state).stdout)
+    assert data["incident"]["state"] == "resolved" and data["incident"]["detail"]["exit_code"] == 2
+    assert [e["type"] for e in data["timeline"]][:1] == ["detected"]
+    assert "unknown incident id 'nosuch'" in one_line_error(run_cli("incident", "show", "nosuch", state_dir=state))
+    assert "--limit must be at least 1" in one_line_error(run_cli("incident", "list", "-n", "0", state_dir=state))

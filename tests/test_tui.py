@@ -542,7 +542,7 @@ def test_notifications_show_error_text_as_written(engine):
 
 
 def test_incident_detail_shows_the_exited_processs_last_lines_as_lines(engine):
-    from grace_tui.tui.screens.incident_detail import facts_text
+    from grace_tui.tui.incident_text import facts_text
 
     opened = engine.incidents.open("process_down", "high", "app: process 42 exited with code 3", service="app",
                                    detail={"exit_code": 3, "last_output": "starting\nfatal: \x1b[31mno config\x1b[0m"})

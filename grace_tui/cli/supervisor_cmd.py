@@ -3,6 +3,8 @@ and service control, from a shell or a script.
 
     grace-tui status [--json]          services, open incidents and the failed incident of each service left
                                        down; exit 3 when something needs a person
+    grace-tui incident list [--state STATE] [-n N] [--json]
+    grace-tui incident show ID [--json]   its facts and timeline, as the pane's detail screen
     grace-tui incident ack ID [--reason TEXT] [--user NAME]
     grace-tui incident retry ID        through the supervisor (the daemon's command queue)
     grace-tui service start|stop|restart NAME
@@ -21,6 +23,7 @@ from grace_tui.text import inert_lines, one_line
 from grace_tui.tui.format import coarse_age, duration  # pure text, no Textual
 
 NEEDS_A_PERSON = 3  # as `supervisorctl status` exits when a program is not running
+INCIDENT_STATES = ("open", "remediating", "resolved", "failed", "escalated")
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -29,9 +32,18 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_status)
 
-    incident = subparsers.add_parser("incident", parents=[common], help="acknowledge or retry an incident")
+    incident = subparsers.add_parser("incident", parents=[common], help="list, show, acknowledge or retry incidents")
     sub = incident.add_subparsers(title="incident commands", metavar="ACTION", required=True,
                                   parser_class=type(incident))
+    p = sub.add_parser("list", parents=[common], help="the latest incidents, newest first")
+    p.add_argument("--state", choices=INCIDENT_STATES, help="only incidents in this state")
+    p.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--json", action="store_true", help="a JSON list")
+    p.set_defaults(func=cmd_incident_list)
+    p = sub.add_parser("show", parents=[common], help="an incident's facts and timeline (each attempt's output)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true", help="one JSON object: the incident and its timeline")
+    p.set_defaults(func=cmd_incident_show)
     p = sub.add_parser("ack", parents=[common], help="acknowledge an incident (a crash loop's re-arms its service)")
     p.add_argument("id")
     p.add_argument("--reason", default="", help='why; "noise" teaches threshold tuning')
@@ -41,7 +53,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.set_defaults(func=cmd_retry)
 
-    service = subparsers.add_parser("service", parents=[common], help="start, stop or restart a service (daemon)")
+    service = subparsers.add_parser("service", parents=[common],
+                                    help="start, stop or restart a service (daemon), or read its output")
     sub = service.add_subparsers(title="service commands", metavar="ACTION", required=True,
                                  parser_class=type(service))
     for action, says in (("start", "start it (an operator's start re-arms a crash loop)"),
@@ -87,8 +100,12 @@ def status_lines(pid: int | None, services: list, incidents: list, now: float) -
     if not incidents:
         lines.append("no incident needs a person")
         return lines
-    lines.append(f"{'INCIDENT':13}  {'SEV':8}  {'KIND':18}  {'SERVICE':12}  {'AGE':>6}  {'STATE':11}  {'ACK':8}  "
-                 "SUMMARY")
+    return lines + incident_lines(incidents, now)
+
+
+def incident_lines(incidents: list, now: float) -> list[str]:
+    lines = [f"{'INCIDENT':13}  {'SEV':8}  {'KIND':18}  {'SERVICE':12}  {'AGE':>6}  {'STATE':11}  {'ACK':8}  "
+             "SUMMARY"]
     for i in incidents:
         lines.append(f"{i.id:13}  {i.severity:8}  {i.kind:18}  {one_line(i.service or 'host')[:12]:12}  "
                      f"{coarse_age(now - i.detected_at):>6}  {i.state:11}  {one_line(i.acked_by or '-')[:8]:8}  "
@@ -105,6 +122,40 @@ def _service_json(s) -> dict:
 def _incident_json(i) -> dict:
     return {"id": i.id, "kind": i.kind, "service": i.service, "severity": i.severity, "state": i.state,
             "summary": i.summary, "detected_at": i.detected_at, "acked_by": i.acked_by, "attempts": i.attempts}
+
+
+def cmd_incident_list(ctx: Context) -> int:
+    from grace_tui.registry import incidents as incident_store
+
+    ctx.registry  # noqa: B018
+    if ctx.args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {ctx.args.limit}")
+    incidents = incident_store.list_incidents(limit=ctx.args.limit, state=ctx.args.state)
+    if ctx.args.json:
+        print(json.dumps([_incident_json(i) for i in incidents], indent=1))
+    elif incidents:
+        print("\n".join(incident_lines(incidents, time.time())))
+    else:
+        print("no incidents" + (f" {ctx.args.state}" if ctx.args.state else ""))
+    return 0
+
+
+def cmd_incident_show(ctx: Context) -> int:
+    import dataclasses
+
+    from grace_tui.registry import incidents as incident_store
+
+    ctx.registry  # noqa: B018
+    incident = incident_store.get_incident(ctx.args.id)
+    entries = incident_store.timeline(incident.id)
+    if ctx.args.json:
+        print(json.dumps({"incident": dataclasses.asdict(incident),
+                          "timeline": [dataclasses.asdict(e) for e in entries]}, indent=1, default=str))
+        return 0
+    from grace_tui.tui.incident_text import facts_text, timeline_text  # plain text: no Textual
+
+    print(facts_text(incident, {}).plain + "\n" + timeline_text(entries, incident.detected_at, {}).plain, end="")
+    return 0
 
 
 def cmd_ack(ctx: Context) -> int:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from grace_tui.registry.governance import ProposalView
 from grace_tui.text import inert_lines, one_line
 from grace_tui.tui.panels.learning import change_text
-from grace_tui.tui.screens.incident_detail import fmt_time
+from grace_tui.tui.incident_text import fmt_time
 
 
 class ProposalScreen(ModalScreen[None]):
