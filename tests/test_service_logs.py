@@ -64,9 +64,14 @@ def test_the_exit_incident_holds_the_processs_last_lines(tmp_path):
     config = base_config({"app": {"command": crashing_service("fatal: /etc/app.conf: no such file"),
                                   "restart_budget": 1, "restart_window": 60.0}})
     with Harness(tmp_path, config) as h:
-        incident = wait_for(lambda: h.incidents_of("process_down"), what="the exit incident")[-1]
+        wait_for(lambda: h.incidents_of("crash_loop"), what="the crash loop")
+        (incident,) = h.incidents_of("process_down")
         assert incident.detail["exit_code"] == 3
-        assert incident.detail["last_output"].splitlines()[-2:] == ["starting", "fatal: /etc/app.conf: no such file"]
+        assert incident.detail["last_output"].splitlines() == ["starting", "fatal: /etc/app.conf: no such file"]
+        # The restarted process exited too: its own exit and lines (not its predecessor's) are in the timeline.
+        (again,) = [e for e in h.incidents.timeline(incident.id) if e.type == "exit"]
+        assert again.data["exit_code"] == 3 and again.data["pid"] != incident.detail["pid"]
+        assert again.data["last_output"].splitlines() == ["starting", "fatal: /etc/app.conf: no such file"]
 
 
 def test_a_chatty_service_log_is_rotated_while_it_runs(tmp_path):

@@ -542,13 +542,15 @@ def test_notifications_show_error_text_as_written(engine):
 
 
 def test_incident_detail_shows_the_exited_processs_last_lines_as_lines(engine):
-    from grace_tui.tui.incident_text import facts_text
+    from grace_tui.tui.incident_text import facts_text, timeline_text
 
     opened = engine.incidents.open("process_down", "high", "app: process 42 exited with code 3", service="app",
                                    detail={"exit_code": 3, "last_output": "starting\nfatal: \x1b[31mno config\x1b[0m"})
-    shown = facts_text(incident_store.get_incident(opened.id), {}).plain
-    assert "its last lines (logs/app.log):\n      | starting\n      | fatal: no config\n" in shown
-    assert "last_output" not in shown and '"exit_code": 3' in shown
+    incident = incident_store.get_incident(opened.id)
+    timeline = timeline_text(incident_store.timeline(opened.id), incident.detected_at, {}).plain
+    assert "app: process 42 exited with code 3\n      | starting\n      | fatal: no config\n" in timeline
+    facts = facts_text(incident, {}).plain
+    assert "last_output" not in facts and '"exit_code": 3' in facts
 
 
 def test_l_shows_a_managed_services_output_and_follows_it(engine):

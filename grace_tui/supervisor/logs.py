@@ -41,16 +41,18 @@ def rotate_if_big(path: Path, max_bytes: int, backups: int) -> bool:
     return True
 
 
-def last_lines(path: Path, count: int) -> list[str]:
-    """The last `count` lines of the file (fewer if it has fewer), decoded leniently."""
+def last_lines(path: Path, count: int, start: int = 0) -> list[str]:
+    """The last `count` lines of the file (fewer if it has fewer), decoded leniently; only those
+    written past offset `start` (one process's output), or all if the file was rotated since."""
     if count <= 0:
         return []
     try:
         with open(path, "rb") as f:
             end = f.seek(0, os.SEEK_END)
+            start = start if start <= end else 0
             data, position = b"", end
-            while position > 0 and data.count(b"\n") <= count:
-                step = min(TAIL_BLOCK, position)
+            while position > start and data.count(b"\n") <= count:
+                step = min(TAIL_BLOCK, position - start)
                 position -= step
                 f.seek(position)
                 data = f.read(step) + data

@@ -94,6 +94,7 @@ class ServiceRunner:
             "cpu": collections.deque(maxlen=supervisor.config.supervisor.history),
             "rss": collections.deque(maxlen=supervisor.config.supervisor.history)}
         self.last_sample: dict[str, Any] = {}  # the current process's last check round; {} when none
+        self.log_start = 0  # where the current process's output starts in its log
         self.message = ""
         self._ignore_exit: set[int] = set()  # PIDs we stopped on purpose
         self._current_exited = threading.Event()
@@ -238,7 +239,7 @@ class ServiceRunner:
         if self.service.mode != "managed":
             return ""
         try:
-            lines = last_lines(service_log(self.sup.paths.root, self.name), LAST_OUTPUT_LINES)
+            lines = last_lines(service_log(self.sup.paths.root, self.name), LAST_OUTPUT_LINES, self.log_start)
         except OSError:
             return ""
         return "\n".join(lines)[-self.sup.config.supervisor.output_limit:]
@@ -375,7 +376,7 @@ class ServiceRunner:
         ordered = [first] + [a for a in actions if a != first]
         for action in ordered:
             if action in ("restart", "free_port") and self.crash_budget_spent():
-                self.escalate(kind, incident_id, summary, detected_at)
+                self.escalate(kind, incident_id, summary, detail, detected_at)
                 return
             delay = self.backoff_delay() if action in ("restart", "free_port") else 0.0
             if delay and self._wait_or_interrupted(delay):
@@ -420,12 +421,23 @@ class ServiceRunner:
     def _remediating(self, kind: str, action: str, incident_id: str | None, summary: str, detail: dict[str, Any],
                      detected_at: float) -> str:
         """The incident, opened now if need be, in state remediating by `action`."""
-        incident_id = incident_id or self.open_incident_id(kind)
-        if incident_id is None:
-            incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name,
-                                                  check=kind, detail=detail, detected_at=detected_at).id
+        incident_id = self._incident_for(kind, incident_id, summary, detail, detected_at)
         self.sup.incidents.set_state(incident_id, "remediating", action)  # the next entry says how it went
         return incident_id
+
+    def _incident_for(self, kind: str, incident_id: str | None, summary: str, detail: dict[str, Any],
+                      detected_at: float) -> str:
+        """This failure's incident: the one given (a retry), the open one of its kind (the failure
+        came back while it was open, as a restarted process that exited again: its timeline says
+        so, with the exit and the last output), or a new one."""
+        if incident_id is not None:
+            return incident_id
+        incident_id = self.open_incident_id(kind)
+        if incident_id is not None:
+            self.sup.incidents.note(incident_id, "exit" if "exit_code" in detail else "detected", summary, detail)
+            return incident_id
+        return self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
+                                       detail=detail, detected_at=detected_at).id
 
     def open_incident_id(self, kind: str) -> str | None:
         for incident in self.sup.incidents.open_incidents(self.name, kind):
@@ -536,7 +548,8 @@ class ServiceRunner:
         self.queue.put(message)  # handled after this remediation
         return False
 
-    def escalate(self, kind: str, incident_id: str | None, summary: str, detected_at: float) -> None:
+    def escalate(self, kind: str, incident_id: str | None, summary: str, detail: dict[str, Any],
+                 detected_at: float) -> None:
         """Past the restart budget: stop trying, open crash_loop, run on_escalate, wait for a human.
         A process still running (restarted for a threshold, an HTTP check) is left running: stopping
         it would turn a degraded service into one that is down."""
@@ -545,10 +558,7 @@ class ServiceRunner:
         message = (f"{n} restarts within {self.service.restart_window:g}s: "
                    + (f"restart loop ({kind}), service left running as it is" if running
                       else "crash loop, service left stopped"))
-        incident_id = incident_id or self.open_incident_id(kind)
-        if incident_id is None:
-            incident_id = self.sup.incidents.open(kind, self.severity(kind), summary, service=self.name, check=kind,
-                                                  detected_at=detected_at).id
+        incident_id = self._incident_for(kind, incident_id, summary, detail, detected_at)
         loop = self.sup.incidents.open("crash_loop", "critical", f"{self.name}: {message}", service=self.name,
                                        check="restart_budget", detail={"restarts": n, "caused_by": incident_id,
                                                                        "window_s": self.service.restart_window})
@@ -577,6 +587,7 @@ class ServiceRunner:
         ensure_private_dir(log_path.parent)
         try:
             with open_private(log_path, "a") as out:
+                log_start = os.fstat(out.fileno()).st_size  # this process's output starts here
                 popen = subprocess.Popen(svc.command, cwd=svc.cwd, env={**os.environ, **svc.env},
                                          user=svc.user or None, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, shell=False)
@@ -587,6 +598,7 @@ class ServiceRunner:
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: no such user {svc.user!r}",
                                 duration_s=time.monotonic() - start)
         self.popen, self.pid, self.started_at = popen, popen.pid, time.time()
+        self.log_start = log_start
         self.counters = Counters()  # a new process: its checks count afresh
         self.sup.exit_watcher.watch(popen.pid, self._exited)
         self.sup.sample_soon()

@@ -115,18 +115,12 @@ def facts_text(i: IncidentView, palette: dict[str, str]) -> Text:
     ]
     facts = detail_facts(i)
     rows += facts
-    detail = {k: v for k, v in (i.detail or {}).items() if k != "last_output"}  # shown as lines below
+    detail = {k: v for k, v in (i.detail or {}).items() if k != "last_output"}  # lines in the timeline
     if detail and not facts:  # the facts already say it in words
         rows.append(("detail", json.dumps(detail, sort_keys=True, default=str)))
     for label, value in rows:
         text.append(f"  {label:<9}", style="dim")
         text.append(f"{one_line(str(value))}\n")
-    last_output = str((i.detail or {}).get("last_output") or "")
-    if last_output:
-        text.append(f"  {'output':<9}", style="dim")
-        text.append(f"its last lines (logs/{i.service}.log):\n", style="dim")
-        for line in inert_lines(last_output):
-            text.append(f"      | {line}\n", style="dim")
     return text
 
 
@@ -140,6 +134,9 @@ def timeline_text(entries: list[TimelineEntry], t0: float, palette: dict[str, st
         text.append(f" {one_line(timeline_message(entry))}\n")
         if entry.type == "remediation":
             attempt_lines(text, entry.data, palette)
+        elif entry.data.get("last_output"):  # a process's last lines when it exited: why, often
+            for line in inert_lines(str(entry.data["last_output"]))[-OUTPUT_LINES:]:
+                text.append(f"      | {line}\n", style="dim")
     if not entries:
         text.append("  (no entries)\n", style="dim")
     return text
