@@ -94,3 +94,5 @@ def test_service_log_command_prints_the_last_lines_inert(tmp_path):
     missing = run_cli("service", "log", "nope", state_dir=state)
     assert missing.returncode == 1 and missing.stdout == ""
     assert missing.stderr.count("\n") == 1 and "nope.log: no output log" in missing.stderr
+    outside = run_cli("service", "log", "../../etc/passwd", state_dir=state)
+    assert outside.returncode == 1 and "not a service name" in outside.stderr and outside.stdout == ""

@@ -187,8 +187,11 @@ def cmd_service(ctx: Context) -> int:
 
 def cmd_service_log(ctx: Context) -> int:
     """Its output as written, made inert: a service's colour codes or escapes cannot drive the terminal."""
+    from grace_tui.config.model import SERVICE_NAME
     from grace_tui.supervisor.logs import follow, last_lines, service_log
 
+    if not SERVICE_NAME.match(ctx.args.name):  # a file name under STATE/logs, never a path
+        raise UserError(f"{ctx.args.name!r}: not a service name (letters, digits, '.', '_' and '-')")
     path = service_log(ctx.paths.root, ctx.args.name)
     if not path.exists():
         raise UserError(f"{path}: no output log for {ctx.args.name!r} (a managed service's output is kept there)")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grace_tui.config.locate import Locator
-from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, PANE_KEYS, Config, GovernanceBounds,
-                                    HostChecks, PaneSettings, ServiceConfig, SupervisorSettings)
+from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, PANE_KEYS, SERVICE_NAME, Config,
+                                    GovernanceBounds, HostChecks, PaneSettings, ServiceConfig, SupervisorSettings)
 from grace_tui.errors import ConfigError
 from grace_tui.learning.settings import problems as learning_problems
 from grace_tui.paths import config_dir
@@ -24,7 +24,6 @@ from grace_tui.paths import config_dir
 SYSTEM_CONFIG = Path("/etc/grace-tui/config.toml")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 ARGV_FIELDS = {"command", "start", "restart", "stop", "on_escalate"}
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _KEY = r"((ctrl|alt|shift|super|meta|hyper)\+)*([A-Za-z0-9_]+|[!-~])"  # Textual's key names: "A", "ctrl+r", "f5"
 _KEYS = re.compile(rf"^{_KEY}(,{_KEY})*$")
 
@@ -115,7 +114,7 @@ class _Validator:
         config.tui = self.pane(self.table(data, ("tui",)))
         for name, table in self.table(data, ("services",)).items():
             path = ("services", name)
-            if not _NAME.match(name):
+            if not SERVICE_NAME.match(name):
                 self.error(path, "service names use letters, digits, '.', '_' and '-' (at most 64)")
             elif not isinstance(table, dict):
                 self.error(path, "must be a table ([services.NAME])")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ class GovernanceBounds:
 
 # The pane's actions a `[tui] keys` table may rebind (the Binding ids in tui/app.py),
 # with their default keys; kept here so the config is checked without importing Textual.
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # also a file name: STATE/logs/NAME.log
+
 PANE_KEYS = {
     "quit": "q", "help": "question_mark", "filter": "slash", "detail": "enter", "acknowledge": "a", "retry": "r",
     "silence": "s", "approve": "y", "reject": "n", "cancel-job": "c", "theme": "t", "next-panel": "tab",
