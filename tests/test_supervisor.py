@@ -701,3 +701,40 @@ def test_a_restarted_process_is_sampled_seconds_after_it_starts(tmp_path):
         os.kill(first, signal.SIGKILL)
         wait_for(lambda: runner.pid not in (None, first) and runner.state == "running", what="the restart")
         wait_for(lambda: runner.last_sample.get("rss_bytes"), what="the new process's sample")
+
+
+SIGNAL_RECORDER = textwrap.dedent("""
+    import signal, sys, time
+    out = sys.argv[1]
+    def record(signum, frame):
+        with open(out, "a") as f:
+            f.write(signal.Signals(signum).name + "\\n")
+        if signum == signal.SIGINT:
+            sys.exit(0)
+    signal.signal(signal.SIGTERM, record)  # noted, and ignored: only SIGINT stops this one
+    signal.signal(signal.SIGINT, record)
+    open(out, "a").close()
+    while True:
+        time.sleep(1)
+""")
+
+
+def test_stop_signal_is_what_stops_a_managed_service(tmp_path):
+    """As supervisord's stopsignal: a service that stops gracefully on INT (or QUIT, as nginx)."""
+    received = tmp_path / "signals"
+    config = base_config({"s": {"command": [PY, "-c", SIGNAL_RECORDER, str(received)], "stop_signal": "INT",
+                                "stop_timeout": 60.0}})
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("s")
+        wait_for(lambda: runner.state == "running" and received.exists(), what="running")
+        h.sup.stop_service("s")
+        wait_for(lambda: runner.state == "stopped", what="stopped")
+    assert received.read_text() == "SIGINT\n"
+
+
+def test_an_unknown_stop_signal_is_a_config_error(tmp_path):
+    from grace_tui.errors import ConfigError
+    from grace_tui.config import config_from_dict
+
+    with pytest.raises(ConfigError, match="stop_signal: must be one of TERM, INT"):
+        config_from_dict(base_config({"s": {"command": ["true"], "stop_signal": "SIGINT"}}), source="<test>")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grace_tui.config.locate import Locator
-from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, PANE_KEYS, SERVICE_NAME, Config,
+from grace_tui.config.model import (BUILTIN_ACTIONS, INCIDENT_KINDS, PANE_KEYS, SERVICE_NAME, STOP_SIGNALS, Config,
                                     GovernanceBounds, HostChecks, PaneSettings, ServiceConfig, SupervisorSettings)
 from grace_tui.errors import ConfigError
 from grace_tui.learning.settings import problems as learning_problems
@@ -196,6 +196,8 @@ class _Validator:
             self.error(path, f"must be between 1 and 65535, got {value}")
         if key in ("disk_min_free_pct", "memory_min_available_pct") and not (0 <= value <= 100):
             self.error(path, f"must be a percentage between 0 and 100, got {value}")
+        if key == "stop_signal" and value not in STOP_SIGNALS:
+            self.error(path, f"must be one of {', '.join(STOP_SIGNALS)}, got {value!r}")
         if key == "severity" and value not in SEVERITIES:
             self.error(path, f"must be one of {', '.join(SEVERITIES)}, got {value!r}")
         if key == "cmdline_pattern":

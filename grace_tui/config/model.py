@@ -48,6 +48,7 @@ class ServiceConfig:
     failures_before_incident: int = 2
     start_timeout: float = 10.0
     stop_timeout: float = 5.0
+    stop_signal: str = "TERM"  # sent to the process group to stop it (nginx: QUIT stops it gracefully)
     min_uptime: float = 1.0  # a process that lived this long was healthy: its exit resets the backoff, and
     # an incident is resolved once the restarted process has lived this long
     restart_budget: int = 5
@@ -100,6 +101,7 @@ class GovernanceBounds:
 
 # The pane's actions a `[tui] keys` table may rebind (the Binding ids in tui/app.py),
 # with their default keys; kept here so the config is checked without importing Textual.
+STOP_SIGNALS = ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2", "KILL")  # as supervisord's stopsignal
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # also a file name: STATE/logs/NAME.log
 
 PANE_KEYS = {

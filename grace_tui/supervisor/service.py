@@ -676,7 +676,7 @@ class ServiceRunner:
             return f"{_command_message(result) if result else 'no `stop` argv'}; PID {pid} still runs"
         if self.popen is not None:
             try:
-                os.killpg(pid, signal.SIGTERM)  # our child leads its own session: stop the group
+                os.killpg(pid, getattr(signal, f"SIG{self.service.stop_signal}"))  # our child leads its session
                 os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on SIGTERM
             except (ProcessLookupError, PermissionError):
                 pass
