@@ -25,6 +25,7 @@ from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
 from grace_tui.registry import commands as command_queue
 from grace_tui.registry.db import log_failure
+from grace_tui.users import current_user
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ class Actions(Protocol):
 
     def reload_config(self) -> str: ...
 
-    def start_service(self, name: str) -> str: ...
+    def start_service(self, name: str, user: str | None = None) -> str: ...
 
-    def stop_service(self, name: str) -> str: ...
+    def stop_service(self, name: str, user: str | None = None) -> str: ...
 
-    def restart_service(self, name: str) -> str: ...
+    def restart_service(self, name: str, user: str | None = None) -> str: ...
 
 
 class Engine:
@@ -190,17 +191,28 @@ class Engine:
     def silence(self, incident_id: str, seconds: float) -> str:
         return self._running("supervisor").silence(incident_id, seconds)
 
-    def start_service(self, name: str) -> str:
+    def start_service(self, name: str, user: str | None = None) -> str:
         self._running("supervisor").start_service(name)
-        return f"start of {name} requested"
+        return self._operator_did("start", name, user)
 
-    def stop_service(self, name: str) -> str:
+    def stop_service(self, name: str, user: str | None = None) -> str:
         self._running("supervisor").stop_service(name)
-        return f"stop of {name} requested"
+        return self._operator_did("stop", name, user)
 
-    def restart_service(self, name: str) -> str:
+    def restart_service(self, name: str, user: str | None = None) -> str:
         self._running("supervisor").restart_service(name)
-        return f"restart of {name} requested"
+        return self._operator_did("restart", name, user)
+
+    def _operator_did(self, action: str, name: str, user: str | None) -> str:
+        """Who started, stopped or restarted a service, and when: in the log and the audit log."""
+        user = user or current_user()
+        log.info("%s of %s requested by %s", action, name, user)
+        if self.governance is not None:
+            try:
+                self.governance.record("service_action", user, {"action": action, "service": name})
+            except Exception:  # the action is under way: a failed record must not read as its failure
+                log_failure(log, "auditing the %s of %s", action, name)
+        return f"{action} of {name} requested"
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
         return self._running("governance").approve(proposal_id, user)
@@ -336,14 +348,14 @@ class QueuedActions:
     def silence(self, incident_id: str, seconds: float) -> str:
         return self._send("silence", incident_id, seconds=seconds)
 
-    def start_service(self, name: str) -> str:
-        return self._send("start_service", name)
+    def start_service(self, name: str, user: str | None = None) -> str:
+        return self._send("start_service", name, user=user or current_user())  # the operator, not the daemon
 
-    def stop_service(self, name: str) -> str:
-        return self._send("stop_service", name)
+    def stop_service(self, name: str, user: str | None = None) -> str:
+        return self._send("stop_service", name, user=user or current_user())
 
-    def restart_service(self, name: str) -> str:
-        return self._send("restart_service", name)
+    def restart_service(self, name: str, user: str | None = None) -> str:
+        return self._send("restart_service", name, user=user or current_user())
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
         return self._send("approve", proposal_id, user=user)

@@ -15,6 +15,7 @@ from supervisor_helpers import banner_pid, echo_argv, free_port, wait_for
 from grace_tui.incidents import IncidentLog, read_jsonl
 from grace_tui.paths import StatePaths
 from grace_tui.registry import Registry
+from grace_tui.users import current_user
 
 
 def one_line_error(result) -> str:
@@ -69,6 +70,9 @@ def test_status_and_incident_keys_through_the_daemon(tmp_path):
         assert "unknown service 'nosuch'" in one_line_error(run_cli("service", "stop", "nosuch", state_dir=state))
         by_kind = json.loads(run_cli("report", "healing", "--json", state_dir=state).stdout)["by_kind"]
         assert by_kind == {"process_down": 1}  # gone's; the operator's stop and restart opened none
+        audited = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+        assert [(e["actor"], e["data"]) for e in audited if e["type"] == "service_action"] == [
+            (current_user(), {"action": a, "service": "echo"}) for a in ("stop", "start", "restart")]
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0

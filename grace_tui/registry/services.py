@@ -116,6 +116,11 @@ def list_services(with_history: bool = True) -> list[ServiceView]:
 DOWN_STATES = ("failed", "escalated")  # the supervisor gave up on these: a person must act
 
 
+def is_down(service: Any) -> bool:
+    """count_down's test, on one row read already (a view, or a runner: anything with state and pid)."""
+    return service.state in DOWN_STATES and not (service.state == "escalated" and service.pid is not None)
+
+
 def count_down() -> int:
     """Services left down: their remediation failed or their crash loop escalated (and not
     with its process left running, as a restart loop over a threshold is)."""

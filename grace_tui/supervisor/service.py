@@ -717,6 +717,8 @@ class ServiceRunner:
     def set_state(self, state: str, message: str = "") -> None:
         if state != self.state:
             self.sup.metrics_changed()
+            log.info("%s: %s%s%s", self.name, state, f", PID {self.pid}" if self.pid else "",
+                     f" ({message})" if message else "")  # as supervisord's "spawned", "stopped" lines
         self.state = state
         if message:
             self.message = message

@@ -474,7 +474,7 @@ class GraceApp(App[int]):
     def action_start_service(self) -> None:
         service = self.selected_service()
         if service is not None:
-            self.perform(f"start {service.name}", self.actions.start_service, service.name)
+            self.perform(f"start {service.name}", self.actions.start_service, service.name, self.user)
 
     def action_stop_service(self) -> None:
         self._confirm_then("Stop", self.actions.stop_service)
@@ -494,7 +494,7 @@ class GraceApp(App[int]):
         finally:
             self._close_thread_db()
 
-    def _confirm_then(self, verb: str, method: Callable[[str], str]) -> None:
+    def _confirm_then(self, verb: str, method: Callable[[str, str], str]) -> None:
         service = self.selected_service()
         if service is None:
             return
@@ -502,7 +502,7 @@ class GraceApp(App[int]):
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                self.perform(f"{verb.lower()} {name}", method, name)
+                self.perform(f"{verb.lower()} {name}", method, name, self.user)
 
         self.push_screen(ConfirmDialog(f"{verb} {name} (PID {service.pid})?", verb), done)
 

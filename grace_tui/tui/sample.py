@@ -179,14 +179,14 @@ class RecordingActions:
     def reload_config(self) -> str:
         return self._record("reload_config")
 
-    def start_service(self, name: str) -> str:
-        return self._record("start_service", name)
+    def start_service(self, name: str, user: str | None = None) -> str:
+        return self._record("start_service", name, user)
 
-    def stop_service(self, name: str) -> str:
-        return self._record("stop_service", name)
+    def stop_service(self, name: str, user: str | None = None) -> str:
+        return self._record("stop_service", name, user)
 
-    def restart_service(self, name: str) -> str:
-        return self._record("restart_service", name)
+    def restart_service(self, name: str, user: str | None = None) -> str:
+        return self._record("restart_service", name, user)
 
 
 if __name__ == "__main__":  # pragma: no cover
