@@ -94,11 +94,13 @@ class Panel(Vertical):
         self._row_count = 0
         self._titles: tuple[str, str] | None = None
         self._palette: Palette = {}
+        # Kept by reference: the footer asks for the selected row while the app starts and stops,
+        # when a query finds no table yet (or any more).
+        self._table: DataTable[Cell] = DataTable(cursor_type="row", zebra_stripes=False, id=f"{id}-table")
+        self._table.cursor_foreground_priority = "renderable"
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Cell] = DataTable(cursor_type="row", zebra_stripes=False, id=f"{self.id}-table")
-        table.cursor_foreground_priority = "renderable"
-        yield table
+        yield self._table
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -107,7 +109,7 @@ class Panel(Vertical):
 
     @property
     def table(self) -> DataTable[Cell]:
-        return self.query_one(DataTable)
+        return self._table
 
     # ------------------------------------------------------------------ data in
     def show(self, data: Any, now: float, palette: Palette) -> None:
