@@ -677,7 +677,7 @@ class ServiceRunner:
         if self.popen is not None:
             try:
                 os.killpg(pid, getattr(signal, f"SIG{self.service.stop_signal}"))  # our child leads its session
-                os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on SIGTERM
+                os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process must run to act on the signal
             except (ProcessLookupError, PermissionError):
                 pass
             try:
