@@ -50,14 +50,20 @@ def test_host_dir_and_service_metrics_are_sampled(registry, tmp_path):
     assert [s.ts for s in stored] == [1000.0]
 
 
-def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
-    """Under an engine the sampler reads the supervisor's services, not the registry's rows; the
-    host's row is not sampled as a service (host_samples reads the host itself)."""
+def echo_config(tmp_path, extra: str = ""):
+    """(port, config path) of one echo service; checks and sampling rounds an hour apart: the test drives them."""
     port = free_port()
     argv = ", ".join(f'"{a}"' for a in echo_argv(port))
     path = tmp_path / "config.toml"
     path.write_text("[supervisor]\ncheck_interval = 3600.0\n[learning]\nsample_interval_s = 3600\n"
-                    f"[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+                    f"{extra}[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    return port, path
+
+
+def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
+    """Under an engine the sampler reads the supervisor's services, not the registry's rows; the
+    host's row is not sampled as a service (host_samples reads the host itself)."""
+    port, path = echo_config(tmp_path)
     with running_engine(tmp_path, path) as engine:
         runner = engine.supervisor.runners["echo"]
         wait_for(lambda: runner.state == "running" and banner_pid(port) == runner.pid, what="echo up")
@@ -78,11 +84,7 @@ def test_an_engine_samples_its_supervisors_services_from_memory(tmp_path):
 def test_a_stopped_service_has_no_figures_to_sample_or_show(tmp_path):
     """Its last check round measured a process that is gone: the sampler must not store that
     RSS every 15 s as if it were still true, nor the pane show it."""
-    port = free_port()
-    argv = ", ".join(f'"{a}"' for a in echo_argv(port))
-    path = tmp_path / "config.toml"
-    path.write_text("[supervisor]\ncheck_interval = 3600.0\n[learning]\nsample_interval_s = 3600\n"
-                    f"[host]\nenabled = false\n[services.echo]\ncommand = [{argv}]\nport = {port}\n")
+    _, path = echo_config(tmp_path, "[host]\nenabled = false\n")
     with running_engine(tmp_path, path) as engine:
         runner = engine.supervisor.runners["echo"]
         wait_for(lambda: (get_service("echo") or runner).rss_bytes, what="the first sample in the registry")
