@@ -603,3 +603,26 @@ def test_filter_key_does_nothing_over_another_screen(engine):
             await wait_until(pilot, lambda: not isinstance(app.screen, ServiceLogScreen), "the pane again")
 
     asyncio.run(scenario())
+
+
+def test_a_service_in_backoff_can_be_stopped_from_the_pane(engine):
+    """Between two restarts of a crash loop it has no PID; `x` must still be there to end the loop."""
+    from grace_tui.tui.screens.dialogs import ConfirmDialog
+
+    upsert_service("app", mode="managed", state="backoff", pid=None, message="restarting in 4.00s")
+    recorder = RecordingActions()
+
+    async def scenario():
+        app = make_app(engine, actions=recorder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.panel("services").table.row_count == 1, "the service")
+            await pilot.press("1", "r")  # nothing to restart: no process
+            assert not isinstance(app.screen, ConfirmDialog)
+            await pilot.press("x")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the stop question")
+            assert app.screen.question == "Stop app (backoff)?"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: recorder.calls, "the stop")
+
+    asyncio.run(scenario())
+    assert recorder.calls == [("stop_service", ("app", "tester"))]

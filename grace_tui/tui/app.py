@@ -342,7 +342,10 @@ class GraceApp(App[int]):
         if action == "open_log":  # a watched service writes its own logs, wherever it does
             service = self.selected_service()
             return service is not None and service.mode == "managed"
-        if action in ("stop_service", "restart_service"):
+        if action == "stop_service":  # in backoff between restarts too: a stop ends the loop
+            service = self.selected_service()
+            return service is not None and (bool(service.pid) or service.state == "backoff")
+        if action == "restart_service":
             service = self.selected_service()
             return service is not None and bool(service.pid)
         return True
@@ -504,7 +507,8 @@ class GraceApp(App[int]):
             if confirmed:
                 self.perform(f"{verb.lower()} {name}", method, name, self.user)
 
-        self.push_screen(ConfirmDialog(f"{verb} {name} (PID {service.pid})?", verb), done)
+        what = f"PID {service.pid}" if service.pid else service.state
+        self.push_screen(ConfirmDialog(f"{verb} {name} ({what})?", verb), done)
 
     def action_reload_config(self) -> None:
         self.perform("reload config", self.actions.reload_config)
