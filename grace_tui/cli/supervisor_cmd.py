@@ -58,7 +58,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     sub = service.add_subparsers(title="service commands", metavar="ACTION", required=True,
                                  parser_class=type(service))
     for action, says in (("start", "start it (an operator's start re-arms a crash loop)"),
-                         ("stop", "stop it; it stays stopped until started"), ("restart", "stop it, then start it")):
+                         ("stop", "stop it; it stays stopped until started (watched: its `stop` argv)"),
+                         ("restart", "stop it, then start it (watched: its `restart` argv)")):
         p = sub.add_parser(action, parents=[common], help=says)
         p.add_argument("name")
         p.set_defaults(func=cmd_service, action=action)
