@@ -148,6 +148,7 @@ class GraceApp(App[int]):
         self.close_db = close_db
         self.notices = list(notices)
         self.terminal_lost = False  # set when the terminal went away (SIGHUP, stdin gone), not by `q`
+        self._keys_shown_for: tuple[Any, ...] | None = None  # the selected service the footer was drawn for
         self.watch_terminal = watch_terminal
         self.tick_s = tick_s
         self.palette: Palette = dict(PANE_VARIABLES)
@@ -239,10 +240,12 @@ class GraceApp(App[int]):
         if "history_page" in parts:
             self.panel("history").add_page(parts["history_page"], now, self.palette)  # type: ignore[attr-defined]
         self.loads += 1
-        if "incidents" in parts or "services" in parts:
-            self.refresh_keys()  # e.g. `a` goes once the selected incident is acknowledged, `s` once started
+        if "incidents" in parts:
+            self.refresh_keys()  # e.g. `a` goes once the selected incident is acknowledged
             if isinstance(self.screen, IncidentDetailScreen):
                 self._load_timeline(self.screen.incident_id)
+        elif "services" in parts and self._service_keys() != self._keys_shown_for:
+            self.refresh_keys()  # e.g. `s` goes once the selected service has started
 
     @on(HistoryPanel.PageWanted)
     def _history_page_wanted(self, message: HistoryPanel.PageWanted) -> None:
@@ -304,7 +307,14 @@ class GraceApp(App[int]):
         """The footer's keys depend on the selected row. Rows can still move while the app
         shuts down, after its screens are gone: then there is no footer to refresh."""
         if self._screen_stack:
+            self._keys_shown_for = self._service_keys()
             self.refresh_bindings()
+
+    def _service_keys(self) -> tuple[Any, ...] | None:
+        """What the service keys depend on. Every check round and sample reloads the services:
+        redrawing the footer for each (a recompose) cost the idle pane a third more CPU."""
+        service = self.selected_service() if self._screen_stack else None
+        return (service.name, service.mode, bool(service.pid), service.state) if service else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self._current == "incidents":
