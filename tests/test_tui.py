@@ -626,3 +626,32 @@ def test_a_service_in_backoff_can_be_stopped_from_the_pane(engine):
 
     asyncio.run(scenario())
     assert recorder.calls == [("stop_service", ("app", "tester"))]
+
+
+def test_the_footer_follows_the_selected_service_and_is_not_redrawn_for_nothing(engine):
+    """Each check round and sample reloads the services; redrawing the footer (a recompose) each
+    time cost the idle pane a third more CPU. It must still change when the service does."""
+    from textual.widgets._footer import FooterKey
+
+    upsert_service("api", mode="managed", state="running", pid=4242, started_at=time.time())
+
+    def footer(app) -> set[str]:
+        return {key.description for key in app.screen.query(FooterKey)}
+
+    async def scenario():
+        app = make_app(engine)
+        redraws = []
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: {"Stop", "Restart"} <= footer(app), "the running service's keys")
+            real_refresh = app.refresh_bindings
+            app.refresh_bindings = lambda: (redraws.append(1), real_refresh())
+            loads = app.loads
+            upsert_service("api", mode="managed", state="running", pid=4242, cpu_pct=3.0)  # a sample: same keys
+            engine.events.publish("service", "samples", ["api"])
+            await wait_until(pilot, lambda: app.loads > loads, "the reload")
+            assert redraws == []
+            upsert_service("api", mode="managed", state="stopped", pid=None)
+            engine.events.publish("service", "api", "stopped")
+            await wait_until(pilot, lambda: "Start" in footer(app) and "Stop" not in footer(app), "the keys of a stop")
+
+    asyncio.run(scenario())
