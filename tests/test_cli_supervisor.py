@@ -125,7 +125,7 @@ def test_incident_list_and_show_read_the_registry(tmp_path):
     rows = listed.stdout.splitlines()[1:]
     assert [r.split()[0] for r in rows] == [crashed.id, old.id]  # newest first
     resolved = json.loads(run_cli("incident", "list", "--state", "resolved", "--json", state_dir=state).stdout)
-    assert [i["id"] for i in resolved] == [crashed.id]
+    assert [i["id"] for i in resolved] == [crashed.id] and resolved[0]["mttr_s"] >= 0
     assert run_cli("incident", "list", "--state", "escalated", state_dir=state).stdout == "no incidents escalated\n"
 
     shown = run_cli("incident", "show", crashed.id, state_dir=state)

@@ -122,7 +122,8 @@ def _service_json(s) -> dict:
 
 def _incident_json(i) -> dict:
     return {"id": i.id, "kind": i.kind, "service": i.service, "severity": i.severity, "state": i.state,
-            "summary": i.summary, "detected_at": i.detected_at, "acked_by": i.acked_by, "attempts": i.attempts}
+            "summary": i.summary, "detected_at": i.detected_at, "acked_by": i.acked_by, "attempts": i.attempts,
+            "mttr_s": i.mttr_s}
 
 
 def cmd_incident_list(ctx: Context) -> int:
