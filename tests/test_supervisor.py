@@ -291,6 +291,78 @@ def test_port_in_use_by_stale_instance_is_freed(tmp_path):
             stale.wait()
 
 
+def left_running_by_a_first_supervisor(tmp_path, config) -> tuple[int, float]:
+    """A supervisor starts the service, then stops and leaves it running (stop_services_on_exit =
+    false). Returns its PID and recorded start time."""
+    first = Harness(tmp_path, config)
+    first.sup.start()
+    try:
+        pid = wait_for(lambda: banner_pid(config["services"]["echo"]["port"]), what="the echo service")
+        started_at = first.runner("echo").started_at
+    finally:
+        first.sup.stop(leave_running=True)
+        first.registry.close()
+    assert procs.alive(pid)
+    return pid, started_at
+
+
+def kill_if_alive(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_the_next_supervisor_adopts_what_the_last_one_left_running(tmp_path):
+    """Restarting the supervisor (an upgrade) must not restart every service, nor open an incident
+    each: the process it left running is adopted. Its exit is still seen and healed."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}})
+    pid, _ = left_running_by_a_first_supervisor(tmp_path, config)
+    try:
+        with Harness(tmp_path, config) as h:
+            runner = h.runner("echo")
+            wait_for(lambda: runner.state == "running", what="the service running")
+            assert (runner.pid, banner_pid(port)) == (pid, pid)
+            assert "adopted" in runner.message and h.incidents.recent(10) == []
+            os.kill(pid, signal.SIGKILL)
+            incident = wait_for(lambda: h.ended("process_down"), what="the exit healed")[0]
+            assert incident.state == "resolved" and banner_pid(port) == runner.pid != pid
+    finally:
+        kill_if_alive(pid)
+
+
+def test_an_adopted_process_is_stopped_as_a_spawned_one(tmp_path):
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}})
+    pid, _ = left_running_by_a_first_supervisor(tmp_path, config)
+    try:
+        with Harness(tmp_path, config) as h:
+            wait_for(lambda: h.runner("echo").pid == pid, what="the process adopted")
+            h.sup.stop_service("echo")
+            wait_for(lambda: h.runner("echo").state == "stopped", what="the service stopped")
+            assert not procs.alive(pid) and banner_pid(port) is None
+    finally:
+        kill_if_alive(pid)
+
+
+def test_a_recorded_pid_that_is_no_longer_that_process_is_not_adopted(tmp_path):
+    """The recorded start time is part of the identity: a PID reused by another start is not
+    taken over (here the same program, so the port it holds is freed as a stale instance's)."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port}})
+    pid, started_at = left_running_by_a_first_supervisor(tmp_path, config)
+    try:
+        h = Harness(tmp_path, config)
+        service_rows.upsert_service("echo", started_at=started_at - 3600)
+        with h:
+            incident = wait_for(lambda: h.ended("port_in_use"), what="the port freed")[0]
+            assert incident.state == "resolved" and not procs.alive(pid)
+            assert banner_pid(port) == h.runner("echo").pid != pid
+    finally:
+        kill_if_alive(pid)
+
+
 PREFORK_SERVER = """
 import os, signal, socket, sys
 srv = socket.socket()

@@ -112,8 +112,8 @@ def test_a_bad_config_stops_the_embedded_pane_in_one_line_but_not_an_attached_on
 @pytest.mark.parametrize("ending", ["q", "SIGHUP"])
 def test_a_dropped_session_leaves_the_managed_services_running_and_q_stops_them(terminal_env, tmp_path, ending):
     """`q` is a choice: managed services stop with the pane (stop_services_on_exit). A dropped SSH
-    session is not: it stopped the web server too, for a network blip. The next grace-tui frees the
-    port from that verified instance and restarts it."""
+    session is not: it stopped the web server too, for a network blip. The next grace-tui adopts it
+    (test_supervisor.py)."""
     from supervisor_helpers import banner_pid, echo_argv, free_port
 
     argv, env, state = terminal_env

@@ -59,10 +59,12 @@ class Supervisor:
     def start(self) -> None:
         service_rows.remove_services_except(list(self.config.services))
         self._close_incidents_of_removed()  # services dropped from the config while the daemon was down
+        left = {row.name: (row.pid, row.started_at) for row in service_rows.list_services(with_history=False)
+                if row.mode == "managed" and row.pid}  # what the last supervisor of this state dir ran
         self._unsubscribe = self.events.subscribe(self._on_event)
         with self._lock:
             for name, service in self.config.services.items():
-                self._add(service)
+                self._add(service, left.get(name))
         self._thread = threading.Thread(target=self._check_loop, name="grace-checks", daemon=True)
         self._thread.start()
         self.metrics.start()
@@ -90,10 +92,10 @@ class Supervisor:
         self.metrics.stop()
         self.exit_watcher.close()
 
-    def _add(self, service: ServiceConfig) -> None:
+    def _add(self, service: ServiceConfig, left_running: tuple[int | None, float | None] | None = None) -> None:
         if warning := ephemeral_port_warning(service.name, service.port):
             log.warning("%s", warning)
-        runner = ServiceRunner(self, service)
+        runner = ServiceRunner(self, service, left_running)
         self.runners[service.name] = runner
         runner.set_state("stopped", "configured")
         runner.start()

@@ -259,6 +259,51 @@ def verify_identity(pid: int | None, service: ServiceConfig) -> tuple[bool, str]
     return False, f"PID {pid} ({shown}) is not an instance of this service's command"
 
 
+# psutil derives a start time from the boot time, which /proc gives in whole seconds
+START_TIME_SLACK_S = 2.0
+
+
+def left_running(pid: int | None, started_at: float | None, service: ServiceConfig) -> psutil.Process | None:
+    """The process an earlier supervisor spawned for `service` and left running (stop_services_on_exit
+    = false, a dropped SSH session, a supervisor that was killed), if it is still that process: the
+    service's program and user, started when recorded -- not a later process that took over its PID."""
+    if not (pid and started_at) or not verify_identity(pid, service)[0]:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - started_at) > START_TIME_SLACK_S or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+    except psutil.Error:
+        return None
+    return proc
+
+
+def stop_adopted(proc: psutil.Process, sig: int, timeout: float) -> bool:
+    """Stop a managed service's process that an earlier supervisor spawned: `sig` to its process
+    group (it leads one, as every spawned service does), SIGKILL after `timeout`. Only its parent
+    can wait for it, so this polls. psutil's check that the PID is still that process comes first."""
+    def send(signum: int) -> None:
+        try:
+            if not proc.is_running():
+                return
+            if os.getpgid(proc.pid) == proc.pid:
+                os.killpg(proc.pid, signum)
+            else:
+                proc.send_signal(signum)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            pass
+
+    for signum, wait_s in ((sig, timeout), (signal.SIGKILL, timeout)):
+        send(signum)
+        send(signal.SIGCONT)  # a stopped (hung) process must run to act on the signal
+        deadline = time.monotonic() + wait_s
+        while alive(proc.pid) and proc.is_running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not (alive(proc.pid) and proc.is_running()):
+            return True
+    return False
+
+
 def _same_program(exe: str, configured: str) -> bool:
     path = configured if os.sep in configured else (shutil.which(configured) or configured)
     try:

@@ -74,13 +74,16 @@ NO_SAMPLE = dict.fromkeys(("cpu_pct", "rss_bytes", "num_fds", "connect_ms"))  # 
 
 
 class ServiceRunner:
-    def __init__(self, supervisor: "Supervisor", service: ServiceConfig):
+    def __init__(self, supervisor: "Supervisor", service: ServiceConfig,
+                 left_running: tuple[int | None, float | None] | None = None):
         self.sup = supervisor
         self.service = service
         self.name = service.name
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.popen: subprocess.Popen | None = None
         self._pid: int | None = None
+        self.left_running = left_running  # (PID, started at) an earlier supervisor recorded, to adopt
+        self.adopted: psutil.Process | None = None  # a managed process an earlier supervisor spawned
         self.cpu_meter = procs.CpuMeter()  # CPU % between check rounds
         self.started_at: float | None = None
         self.state = "stopped"
@@ -112,6 +115,8 @@ class ServiceRunner:
     def pid(self, pid: int | None) -> None:
         if pid != self._pid:  # the figures were another process's: a stopped service has none
             self.last_sample = {}
+        if self.adopted is not None and self.adopted.pid != pid:
+            self.adopted = None
         self._pid = pid
 
     # ------------------------------------------------------------------ thread
@@ -167,6 +172,8 @@ class ServiceRunner:
         if self.is_running() or self.state == "escalated":  # escalated: until re-armed
             return
         if self.service.mode == "watched" and self._adopt():
+            return
+        if self.service.mode == "managed" and self._adopt_left_running():
             return
         if self.service.port and port_accepting(self.service.port):
             self.heal("port_in_use", f"{self.name}: port {self.service.port} is held by another process",
@@ -627,6 +634,27 @@ class ServiceRunner:
             self.set_state("running", f"watching PID {proc.pid}")
         return True
 
+    def _adopt_left_running(self) -> bool:
+        """Managed: take over the process an earlier supervisor spawned and left running, with no
+        restart and no incident, when it is still this service's process (procs.left_running).
+        Restarting it would take the service down and open an incident for every supervisor
+        restart -- an upgrade, say."""
+        pid, started_at = self.left_running or (None, None)
+        self.left_running = None  # at the first start only: later ones spawn
+        proc = procs.left_running(pid, started_at, self.service)
+        if proc is None:
+            return False
+        self.pid, self.started_at, self.adopted = proc.pid, started_at, proc
+        try:  # its output still goes to its log, which it opened for appending: attribute what follows
+            self.log_start = service_log(self.sup.paths.root, self.name).stat().st_size
+        except OSError:
+            self.log_start = 0
+        self.counters = Counters()
+        self.sup.exit_watcher.watch(proc.pid, self._exited)
+        self.sup.sample_soon()
+        self.set_state("running", f"adopted PID {proc.pid}, left running by the previous supervisor")
+        return True
+
     def is_running(self) -> bool:
         if self.popen is not None:
             return self.popen.poll() is None
@@ -688,6 +716,9 @@ class ServiceRunner:
                 except (ProcessLookupError, PermissionError):
                     pass
                 self.popen.wait()
+        elif self.adopted is not None:
+            procs.stop_adopted(self.adopted, getattr(signal, f"SIG{self.service.stop_signal}"),
+                               self.service.stop_timeout)
         self.pid, self.popen = None, None
         return ""
 
