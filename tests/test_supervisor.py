@@ -346,6 +346,23 @@ def test_an_adopted_process_is_stopped_as_a_spawned_one(tmp_path):
         kill_if_alive(pid)
 
 
+def test_a_process_left_running_whose_command_has_changed_since_is_replaced(tmp_path):
+    """Edited while no supervisor ran: the recorded process is replaced, as a change applied live
+    would restart the service, rather than left holding the port as a stranger's."""
+    port = free_port()
+    pid, _ = left_running_by_a_first_supervisor(tmp_path, base_config({"echo": {"command": echo_argv(port),
+                                                                                  "port": port}}))
+    changed = base_config({"echo": {"command": echo_argv(port, "--tag", "changed"), "port": port}})
+    try:
+        with Harness(tmp_path, changed) as h:
+            runner = h.runner("echo")
+            wait_for(lambda: runner.state == "running", what="the service running")
+            assert not procs.alive(pid) and banner_pid(port) == runner.pid != pid
+            assert h.incidents.recent(10) == []
+    finally:
+        kill_if_alive(pid)
+
+
 def test_a_recorded_pid_that_is_no_longer_that_process_is_not_adopted(tmp_path):
     """The recorded start time is part of the identity: a PID reused by another start is not
     taken over (here the same program, so the port it holds is freed as a stale instance's)."""

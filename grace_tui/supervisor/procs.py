@@ -263,11 +263,10 @@ def verify_identity(pid: int | None, service: ServiceConfig) -> tuple[bool, str]
 START_TIME_SLACK_S = 2.0
 
 
-def left_running(pid: int | None, started_at: float | None, service: ServiceConfig) -> psutil.Process | None:
-    """The process an earlier supervisor spawned for `service` and left running (stop_services_on_exit
-    = false, a dropped SSH session, a supervisor that was killed), if it is still that process: the
-    service's program and user, started when recorded -- not a later process that took over its PID."""
-    if not (pid and started_at) or not verify_identity(pid, service)[0]:
+def recorded_process(pid: int | None, started_at: float | None) -> psutil.Process | None:
+    """The live process with this PID if it is the one that started at `started_at`, as recorded
+    when it was spawned -- not a later process that took over the PID."""
+    if not (pid and started_at) or pid in _protected_pids():
         return None
     try:
         proc = psutil.Process(pid)

@@ -635,14 +635,19 @@ class ServiceRunner:
         return True
 
     def _adopt_left_running(self) -> bool:
-        """Managed: take over the process an earlier supervisor spawned and left running, with no
-        restart and no incident, when it is still this service's process (procs.left_running).
-        Restarting it would take the service down and open an incident for every supervisor
-        restart -- an upgrade, say."""
+        """Managed: take over the process an earlier supervisor spawned and left running (the PID
+        and start time it recorded), with no restart and no incident. Restarting it would take the
+        service down and open an incident at every supervisor restart -- an upgrade, say. One whose
+        command or user has changed in the config since is replaced, as a change applied live is."""
         pid, started_at = self.left_running or (None, None)
         self.left_running = None  # at the first start only: later ones spawn
-        proc = procs.left_running(pid, started_at, self.service)
+        proc = procs.recorded_process(pid, started_at)
         if proc is None:
+            return False
+        same, why = procs.verify_identity(proc.pid, self.service)
+        if not same:
+            log.info("%s: replacing PID %d, left running by the previous supervisor: %s", self.name, proc.pid, why)
+            procs.stop_adopted(proc, getattr(signal, f"SIG{self.service.stop_signal}"), self.service.stop_timeout)
             return False
         self.pid, self.started_at, self.adopted = proc.pid, started_at, proc
         try:  # its output still goes to its log, which it opened for appending: attribute what follows
