@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -453,6 +454,28 @@ def test_a_user_removed_since_the_config_was_checked_fails_the_start_in_words(tm
         incident = wait_for(lambda: h.ended("process_down"), what="process_down ended")[0]
         assert incident.state == "failed"
         assert incident.summary == f"svc: cannot start {PY}: no such user 'no-such-user-of-grace'"
+
+
+def _status_ids(pid: int) -> dict[str, list[int]]:
+    lines = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return {key: [int(x) for x in lines[key].split()] for key in ("Uid", "Gid", "Groups")}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs a service as another user")
+def test_a_service_run_as_a_user_has_that_users_groups_and_home_not_roots(tmp_path):
+    """`user` alone changed only the uid: the service kept group root, and could read what root's
+    group may. It now gets the user's primary group and groups, and HOME/USER/LOGNAME, as login does."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    sleep = shutil.which("sleep")
+    with Harness(tmp_path, base_config({"svc": {"command": [sleep, "60"], "user": "nobody"}})) as h:
+        pid = wait_for(lambda: h.runner("svc").state == "running" and h.runner("svc").pid, what="running")
+        ids = _status_ids(pid)
+        assert set(ids["Uid"]) == {nobody.pw_uid} and set(ids["Gid"]) == {nobody.pw_gid}
+        assert set(ids["Groups"]) == set(os.getgrouplist("nobody", nobody.pw_gid))
+        environ = dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ").read().split("\0") if "=" in v)
+        assert (environ["HOME"], environ["USER"], environ["LOGNAME"]) == (nobody.pw_dir, "nobody", "nobody")
 
 
 def test_crash_loop_escalates_stays_stopped_and_ack_rearms(tmp_path):

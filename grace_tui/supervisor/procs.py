@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import getpass
 import os
+import pwd
 import re
 import shutil
 import signal
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -48,6 +50,19 @@ def matches_watched(proc: psutil.Process, service: ServiceConfig) -> bool:
     if service.cmdline_pattern and not re.search(service.cmdline_pattern, " ".join(proc.cmdline())):
         return False
     return bool(service.process_name or service.cmdline_pattern)
+
+
+def run_as(user: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Popen arguments and environment to run a service as `user`: its uid, its primary group and
+    its other groups, HOME, USER and LOGNAME, as login and systemd's User= set them. Popen's user=
+    alone changes only the uid: a root supervisor's service kept group root. KeyError: no such user."""
+    if not user:
+        return {}, {}
+    entry = pwd.getpwnam(user)
+    identity: dict[str, Any] = {"user": entry.pw_uid}
+    if os.geteuid() == 0:  # only root may change groups; anyone else can run only as themselves
+        identity.update(group=entry.pw_gid, extra_groups=os.getgrouplist(user, entry.pw_gid))
+    return identity, {"HOME": entry.pw_dir, "USER": user, "LOGNAME": user}
 
 
 def tree(pid: int) -> list[tuple[int, "Usage"]]:

@@ -595,8 +595,9 @@ class ServiceRunner:
         try:
             with open_private(log_path, "a") as out:
                 log_start = os.fstat(out.fileno()).st_size  # this process's output starts here
-                popen = subprocess.Popen(svc.command, cwd=svc.cwd, env={**os.environ, **svc.env},
-                                         user=svc.user or None, stdin=subprocess.DEVNULL, stdout=out,
+                identity, login_env = procs.run_as(svc.user)
+                popen = subprocess.Popen(svc.command, cwd=svc.cwd, env={**os.environ, **login_env, **svc.env},
+                                         **identity, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, shell=False)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: {exc}",
