@@ -850,3 +850,23 @@ def test_an_unknown_stop_signal_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="stop_signal: must be one of TERM, INT"):
         config_from_dict(base_config({"s": {"command": ["true"], "stop_signal": "SIGINT"}}), source="<test>")
+
+
+def test_a_failing_check_round_comes_again_at_its_time_not_at_once(tmp_path, caplog):
+    """A full disk failed every round, and the loop ran the next one at once: the daemon spun a
+    core, logging the failure thousands of times a second. Now the round comes again on time
+    (the second round is due 2 s after the first), and the failure is one line per round."""
+    import sqlite3
+
+    rounds: list[float] = []
+
+    def full_disk() -> None:
+        rounds.append(time.monotonic())
+        raise sqlite3.OperationalError("database or disk is full")
+
+    h = Harness(tmp_path, base_config({}))
+    h.sup._check_services = full_disk
+    with h:
+        wait_for(lambda: len(rounds) >= 2, what="two rounds")
+    assert rounds[1] - rounds[0] >= 1.0
+    assert "service checks failed: database or disk is full" in caplog.text

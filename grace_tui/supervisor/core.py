@@ -250,19 +250,18 @@ class Supervisor:
         service_rounds = host_rounds = 0
         while not self._stop.is_set():
             now = time.monotonic()
-            try:
-                if now >= next_services:
-                    self._check_services()
-                    self._rotate_logs()
-                    service_rounds += 1
-                    next_services = now + _after(service_rounds, self.config.supervisor.check_interval)
-                if self.config.host.enabled and now >= next_host:
-                    self.host.check()  # CPU % needs two readings: the first round cannot show it
-                    host_rounds += 1
-                    next_host = now + _after(host_rounds, self.config.supervisor.host_check_interval)
-                self.metrics.write()
-            except Exception:
-                log_failure(log, "periodic checks failed")
+            # Each round is scheduled before it runs: one that fails (a full disk) comes again at its
+            # next time, not at once -- which spun this loop, logging the failure thousands of times a second.
+            if now >= next_services:
+                service_rounds += 1
+                next_services = now + _after(service_rounds, self.config.supervisor.check_interval)
+                _guarded("service checks", self._check_services)
+                _guarded("log rotation", self._rotate_logs)
+            if self.config.host.enabled and now >= next_host:
+                host_rounds += 1
+                next_host = now + _after(host_rounds, self.config.supervisor.host_check_interval)
+                _guarded("host checks", self.host.check)  # CPU % needs two readings: the first round cannot show it
+            _guarded("writing the metrics file", self.metrics.write)
             due = min(next_services, next_host) if self.config.host.enabled else next_services
             if self._kick.wait(max(0.0, due - time.monotonic())):
                 self._kick.clear()
@@ -371,6 +370,14 @@ class Supervisor:
             _, detail, passing = describe()
             runner.open_checks.discard(kind)
             runner.post("check_ok", kind, passing, detail)
+
+
+def _guarded(what: str, step: Callable[[], object]) -> None:
+    """A step of the periodic round: its failure is logged, and the other steps still run."""
+    try:
+        step()
+    except Exception:
+        log_failure(log, "%s failed", what)
 
 
 def _after(rounds: int, interval: float) -> float:

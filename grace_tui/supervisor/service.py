@@ -161,7 +161,10 @@ class ServiceRunner:
                 if not self._leaving.is_set():
                     getattr(self, f"_on_{kind}")(*args)
             except Exception as exc:  # one bad event must not kill the service's thread
-                log_failure(log, "service %s: handling %s failed", self.name, kind)
+                # Storage can fail after the remediation acted (a full disk, a respawn goes out first):
+                # the journal then says what runs, since the incident could not record it.
+                log_failure(log, "service %s: handling %s failed (%s)", self.name, kind,
+                            f"PID {self.pid} running" if self.is_running() else "no process running")
                 self.set_state(self.state, f"error: {exc}")
             if self.queue.empty():
                 _release_db_connection()
