@@ -89,6 +89,7 @@ class Engine:
         self._start_supervisor(watch_config)
         self._start_learning()
         self._wire_governance()
+        self._expire_stale_commands()
         self._command_stop = os.pipe()
         self._command_thread = threading.Thread(target=self._serve_commands, name="grace-commands", daemon=True)
         self._command_thread.start()
@@ -96,6 +97,15 @@ class Engine:
         # collector, so a training job's allocations never make a full collection -- a pause
         # on the healing path -- scan it (bench_learning: MTTR ratio 1.27 -> 0.99 under load).
         gc.freeze()
+
+    def _expire_stale_commands(self) -> None:
+        """A command queued while no supervisor ran (a pane left attached to a daemon that died) is
+        not carried out when one starts, maybe days later: a stop of a service nobody asked to
+        stop now. Its client has been told it was not answered; the command is failed, and said so."""
+        expired = command_queue.expire_pending("not carried out: queued while no supervisor was running")
+        if expired:
+            log.warning("%d command(s) queued while no supervisor was running were dropped, not carried out",
+                        expired)
 
     def _start_learning(self) -> None:
         from grace_tui.learning.service import LearningService
@@ -322,13 +332,24 @@ ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_
                 "reload_config", "start_service", "stop_service", "restart_service")
 
 
-class QueuedActions:
-    """Actions for a view attached to a daemon: queued, carried out by the daemon."""
+def no_supervisor(what: str) -> UserError:
+    return UserError(f"no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to {what}")
 
-    def __init__(self, timeout_s: float = 3.0):
+
+class QueuedActions:
+    """Actions for a view attached to a daemon: queued, carried out by the daemon. With `lock`
+    (the state dir's daemon.lock), an action is refused at once when no supervisor holds it."""
+
+    def __init__(self, timeout_s: float = 3.0, lock: Path | None = None):
         self.timeout_s = timeout_s
+        self.lock = lock
 
     def _send(self, action: str, target: Any, **args: Any) -> str:
+        if self.lock is not None:
+            from grace_tui.lockfile import holder_pid
+
+            if holder_pid(self.lock) is None:
+                raise no_supervisor(f"{action.replace('_', ' ')} {target}".strip())
         command_id = command_queue.enqueue(action, str(target), **args)
         view = command_queue.wait_for(command_id, self.timeout_s)
         if view is None or view.status == "pending":

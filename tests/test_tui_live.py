@@ -181,14 +181,13 @@ def test_embedded_pane_shows_each_check_rounds_cpu_and_rss(tmp_path):
         asyncio.run(scenario(app))
 
 
-def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
-    """`grace-tui daemon` in its own process; the pane attached to its state dir acknowledges and
-    silences an incident through the command queue, and the daemon records both."""
+@contextlib.contextmanager
+def real_daemon(tmp_path):
+    """`grace-tui daemon` in its own process, supervising one echo server; yields (daemon, state dir,
+    registry). Its service is stopped afterwards, whether the daemon still runs or not."""
     import subprocess
 
-    from grace_tui.engine import QueuedActions
     from grace_tui.lockfile import holder_pid
-    from grace_tui.registry import incidents as incident_store
 
     port = free_port()
     config = tmp_path / "config.toml"
@@ -207,41 +206,7 @@ def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
             assert time.monotonic() < deadline and daemon.poll() is None, "the daemon did not start"
             time.sleep(0.05)
         registry = Registry.open(state)
-        app = GraceApp(RegistrySource(registry), QueuedActions(timeout_s=10), mode="attached",
-                       themes=load_themes(), theme="dark", state_dir=state, user="tester",
-                       close_db=registry.database.close, tick_s=0)
-
-        async def scenario():
-            async def wait_until(condition, what):
-                deadline = time.monotonic() + 20
-                while not condition():
-                    assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                    await pilot.pause(0.05)
-
-            async with app.run_test(size=(120, 40)) as pilot:
-                services = app.panel("services").table
-                await wait_until(lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
-                                 "the daemon's service in the pane")
-                pid = service_rows.get_service("echo").pid
-                assert pid and is_our_echo(pid)
-                os.kill(pid, signal.SIGKILL)
-                incidents = app.panel("incidents").table
-                await wait_until(lambda: incidents.row_count == 1, "the daemon's incident in the pane")
-                incident_id = incidents.ordered_rows[0].key.value
-                await pilot.press("2", "a")
-                await wait_until(lambda: app.screen.query("#reason"), "the acknowledge dialog")
-                await pilot.press(*"drill", "enter")
-                await wait_until(lambda: "tester" in str(incidents.get_row(incident_id)), "the ack from the daemon")
-                await pilot.press("s")
-                await wait_until(lambda: app.screen.query("#durations"), "the silence dialog")
-                await pilot.press("enter")  # 15 minutes
-                await wait_until(lambda: any(e.type == "silence" for e in incident_store.timeline(incident_id)),
-                                 "the silence carried out by the daemon")
-                return incident_id
-
-        incident_id = asyncio.run(scenario())
-        incident = incident_store.get_incident(incident_id)
-        assert incident.acked_by == "tester" and incident.ack_reason == "drill"
+        yield daemon, state, registry
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)  # our own child
@@ -251,3 +216,82 @@ def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
             if current and current.pid and is_our_echo(current.pid):
                 os.kill(current.pid, signal.SIGTERM)
             registry.close()
+
+
+async def _until(pilot, condition, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def test_attached_pane_actions_reach_a_real_daemon(tmp_path):
+    """`grace-tui daemon` in its own process; the pane attached to its state dir acknowledges and
+    silences an incident through the command queue, and the daemon records both."""
+    from grace_tui.engine import QueuedActions
+    from grace_tui.registry import incidents as incident_store
+
+    with real_daemon(tmp_path) as (daemon, state, registry):
+        app = GraceApp(RegistrySource(registry), QueuedActions(timeout_s=10, lock=state / "daemon.lock"),
+                       mode="attached", themes=load_themes(), theme="dark", state_dir=state, user="tester",
+                       close_db=registry.database.close, tick_s=0, supervisor_lock=state / "daemon.lock")
+
+        async def scenario():
+            async with app.run_test(size=(120, 40)) as pilot:
+                services = app.panel("services").table
+                await _until(pilot, lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
+                             "the daemon's service in the pane")
+                assert "NO SUPERVISOR" not in str(app.header.render())
+                pid = service_rows.get_service("echo").pid
+                assert pid and is_our_echo(pid)
+                os.kill(pid, signal.SIGKILL)
+                incidents = app.panel("incidents").table
+                await _until(pilot, lambda: incidents.row_count == 1, "the daemon's incident in the pane")
+                incident_id = incidents.ordered_rows[0].key.value
+                await pilot.press("2", "a")
+                await _until(pilot, lambda: app.screen.query("#reason"), "the acknowledge dialog")
+                await pilot.press(*"drill", "enter")
+                await _until(pilot, lambda: "tester" in str(incidents.get_row(incident_id)), "the ack from the daemon")
+                await pilot.press("s")
+                await _until(pilot, lambda: app.screen.query("#durations"), "the silence dialog")
+                await pilot.press("enter")  # 15 minutes
+                await _until(pilot, lambda: any(e.type == "silence" for e in incident_store.timeline(incident_id)),
+                             "the silence carried out by the daemon")
+                return incident_id
+
+        incident_id = asyncio.run(scenario())
+        incident = incident_store.get_incident(incident_id)
+        assert incident.acked_by == "tester" and incident.ack_reason == "drill"
+
+
+def test_an_attached_pane_says_when_its_daemon_is_gone_and_queues_nothing_for_later(tmp_path):
+    """The daemon died under an attached pane, which went on showing `running` as if it were
+    supervised, and queued a stop that the next daemon, maybe days later, would have carried out."""
+    from grace_tui.engine import QueuedActions
+    from grace_tui.registry import commands as command_queue
+    from grace_tui.tui.screens.dialogs import ConfirmDialog
+
+    with real_daemon(tmp_path) as (daemon, state, registry):
+        lock = state / "daemon.lock"
+        app = GraceApp(RegistrySource(registry), QueuedActions(timeout_s=10, lock=lock), mode="attached",
+                       themes=load_themes(), theme="dark", state_dir=state, user="tester",
+                       close_db=registry.database.close, tick_s=0, supervisor_lock=lock)
+
+        async def scenario():
+            async with app.run_test(size=(120, 40)) as pilot:
+                services = app.panel("services").table
+                await _until(pilot, lambda: services.row_count == 1 and "running" in str(services.get_row("echo")),
+                             "the daemon's service in the pane")
+                daemon.kill()
+                daemon.wait(timeout=30)
+                await _until(pilot, lambda: "NO SUPERVISOR" in str(app.header.render()), "the header saying so")
+                assert any(f"the supervisor (PID {daemon.pid}) has stopped" in str(n.message)
+                           for n in app._notifications)
+                await pilot.press("1", "x")
+                await _until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the stop confirmation")
+                await pilot.press("enter")
+                await _until(pilot, lambda: any("no supervisor holds this state dir" in str(n.message)
+                                                for n in app._notifications), "the stop refused")
+
+        asyncio.run(scenario())
+        assert command_queue.pending_commands() == []

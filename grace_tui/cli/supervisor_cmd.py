@@ -208,8 +208,8 @@ def cmd_service_log(ctx: Context) -> int:
 
 def _queued(ctx: Context, what: str):
     """The running supervisor's actions, through its command queue."""
-    if not ctx.supervisor_pid():
-        raise UserError(f"no supervisor holds this state dir: start `grace-tui daemon` (or the pane) to {what}")
-    from grace_tui.engine import QueuedActions
+    from grace_tui.engine import QueuedActions, no_supervisor
 
+    if not ctx.supervisor_pid():
+        raise no_supervisor(what)
     return QueuedActions()

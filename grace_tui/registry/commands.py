@@ -106,6 +106,13 @@ def pending_commands(limit: int = 50) -> list[CommandView]:
     return [_view(r) for r in rows]
 
 
+def expire_pending(reason: str) -> int:
+    """Fail every command still pending (queued while no supervisor ran); returns how many."""
+    with database.atomic():
+        return (Command.update({Command.status: "failed", Command.result: reason, Command.done_at: time.time()})
+                .where(Command.status == "pending").execute())
+
+
 def finish(command_id: int, ok: bool, result: str = "") -> None:
     with database.atomic():
         Command.update(

@@ -23,7 +23,7 @@ from grace_tui.config.model import PANE_KEYS
 from grace_tui.engine import Actions
 from grace_tui.events import Event, EventBus
 from grace_tui.text import one_line
-from grace_tui.tui.data import SYSTEM_CLOCK, Clock, Source
+from grace_tui.tui.data import SYSTEM_CLOCK, TOPICS, Clock, Source
 from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
 from grace_tui.tui.panels.history import HistoryPanel
@@ -55,6 +55,7 @@ PANELS: tuple[tuple[str, type[Panel]], ...] = (
 PANEL_PART = {"services": "services", "incidents": "incidents", "tasks": "tasks", "history": "tasks",
               "learning": "learning", "learned": "learned"}
 TERMINAL_CHECK_S = 5.0  # over SSH: notice a vanished terminal and leave
+SUPERVISOR_CHECK_S = 2.0  # attached: notice a daemon that stopped or died (a lock test, no DB)
 
 
 class DataLoaded(Message):
@@ -132,6 +133,7 @@ class GraceApp(App[int]):
         watch_terminal: bool = False,
         tick_s: float = 1.0,
         keys: dict[str, str] | None = None,
+        supervisor_lock: Path | None = None,
     ):
         super().__init__()
         self.keys = {**PANE_KEYS, **(keys or {})}  # binding id -> key(s), after `[tui] keys`
@@ -150,6 +152,8 @@ class GraceApp(App[int]):
         self.terminal_lost = False  # set when the terminal went away (SIGHUP, stdin gone), not by `q`
         self._keys_shown_for: tuple[Any, ...] | None = None  # the selected service the footer was drawn for
         self.watch_terminal = watch_terminal
+        self.supervisor_lock = supervisor_lock  # attached: the daemon's lock, watched
+        self.supervisor_pid: int | None = None
         self.tick_s = tick_s
         self.palette: Palette = dict(PANE_VARIABLES)
         self.loads = 0  # parts applied so far (tests and the bench wait on it)
@@ -192,6 +196,9 @@ class GraceApp(App[int]):
             self.notify(one_line(notice), severity="warning", timeout=8, markup=False)
         if self.watch_terminal:
             self._watch_terminal()
+        if self.supervisor_lock is not None:
+            self._check_supervisor()
+            self.set_interval(SUPERVISOR_CHECK_S, self._check_supervisor)
 
     def _watch_terminal(self) -> None:
         try:
@@ -199,6 +206,25 @@ class GraceApp(App[int]):
         except (NotImplementedError, RuntimeError, ValueError):
             pass
         self.set_interval(TERMINAL_CHECK_S, self._check_terminal)
+
+    def _check_supervisor(self) -> None:
+        """Attached: the daemon that stopped (or died) left the services unsupervised, and the pane
+        would go on showing them `running`; the header says so at once, and so does a notice."""
+        from grace_tui.lockfile import holder_pid
+
+        assert self.supervisor_lock is not None
+        pid, was, known = holder_pid(self.supervisor_lock), self.supervisor_pid, self.header.supervised is not None
+        if known and pid == was:
+            return
+        self.supervisor_pid = pid
+        self.header.set_supervised(pid is not None, self.clock(), self.palette)
+        if pid is None:
+            gone = f"the supervisor (PID {was}) has stopped" if was else "no supervisor holds this state dir"
+            self.notify(f"{gone}: nothing supervises these services now; `grace-tui daemon` (or "
+                        "`systemctl start grace-tui`) takes them over", severity="error", timeout=30, markup=False)
+        elif known:
+            self.notify(f"supervisor PID {pid} holds this state dir again: attached to it", timeout=6, markup=False)
+            self.pump.request(set(TOPICS))  # what it changed at start
 
     def _check_terminal(self) -> None:
         try:

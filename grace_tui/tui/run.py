@@ -52,9 +52,10 @@ def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
     from grace_tui.tui.data import RegistrySource
 
     registry = ctx.registry
-    app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), QueuedActions(), mode="attached",
-                   themes=theme_set, theme=theme, state_dir=ctx.paths.root, close_db=registry.database.close,
-                   notices=notices, watch_terminal=True, keys=keys)
+    app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), QueuedActions(lock=ctx.paths.lock),
+                   mode="attached", themes=theme_set, theme=theme, state_dir=ctx.paths.root,
+                   close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys,
+                   supervisor_lock=ctx.paths.lock)
     return app.run() or 0
 
 

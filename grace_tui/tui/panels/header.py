@@ -14,6 +14,7 @@ class HeaderBar(Static):
     def __init__(self, mode: str, *, id: str | None = None):
         super().__init__("grace-tui", id=id, markup=False)
         self.mode = mode
+        self.supervised: bool | None = None  # attached: is a supervisor holding the state dir (None: not known)
         self.overview: Overview | None = None
         self._last: Text | None = None
 
@@ -21,8 +22,12 @@ class HeaderBar(Static):
         self.overview = overview
         self.redraw(now, palette)
 
+    def set_supervised(self, supervised: bool, now: float, palette: Palette) -> None:
+        self.supervised = supervised
+        self.redraw(now, palette)
+
     def redraw(self, now: float, palette: Palette) -> None:
-        text = header_text(self.overview, self.mode, now, palette)
+        text = header_text(self.overview, self.mode, now, palette, self.supervised is not False)
         if self._last is None or text.plain != self._last.plain or text.spans != self._last.spans:
             self._last = text
             self.update(text)
@@ -31,7 +36,7 @@ class HeaderBar(Static):
         self._last = None
 
 
-def header_text(o: Overview | None, mode: str, now: float, palette: Palette) -> Text:
+def header_text(o: Overview | None, mode: str, now: float, palette: Palette, supervised: bool = True) -> Text:
     text = Text()
     text.append(" grace-tui ", style="bold reverse")
     if o is None:
@@ -52,5 +57,8 @@ def header_text(o: Overview | None, mode: str, now: float, palette: Palette) -> 
     else:
         text.append(fmt.duration(o.mttr_today_s), style="bold")
         text.append(f" ({o.resolved_today} healed)")
-    text.append(f"  |  {mode}", style=palette.get("state-idle", ""))
+    if supervised:
+        text.append(f"  |  {mode}", style=palette.get("state-idle", ""))
+    else:  # attached to a state dir no supervisor holds: what it shows is not being looked after
+        text.append(f"  |  {mode}, NO SUPERVISOR", style=f"bold {palette.get('state-bad', '')}")
     return text
