@@ -220,3 +220,21 @@ def test_a_bad_quoted_service_name_is_pointed_at_and_printed_inert(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert [line.split(": service names")[0] for line in err] == [f"{path}:4: services.a/[/x]",
                                                                    f"{path}:7: services.we\\x1b[2Jb"]
+
+
+def test_options_of_the_other_mode_and_a_missing_mount_are_errors_not_ignored(tmp_path, capsys):
+    """Accepted and ignored, each would mislead: a managed service's process_name matches nothing,
+    a watched one's command never runs, a misspelt mount's free space is never looked at."""
+    path = tmp_path / "c.toml"
+    path.write_text('[host]\nmounts = ["/", "/no-such-mount-of-grace"]\n'
+                    '[services.m]\ncommand = ["sleep", "1"]\nprocess_name = "sleep"\nrestart = ["true"]\n'
+                    '[services.w]\nmode = "watched"\nprocess_name = "sleep"\ncommand = ["sleep", "1"]\n')
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"{path}:2: host.mounts: /no-such-mount-of-grace: no such directory on this host",
+        f"{path}:5: services.m.process_name: only for a watched service; this one is managed (it has `command`)",
+        f"{path}:6: services.m.restart: only for a watched service; this one is managed (it has `command`)",
+        f"{path}:10: services.w.command: a watched service is started by its `start` argv; `command` is for a "
+        "managed one",
+    ]

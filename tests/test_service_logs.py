@@ -44,9 +44,9 @@ def test_follow_reads_complete_lines_and_starts_again_after_a_rotation(tmp_path)
     got: list[str] = []
     reader = threading.Thread(target=lambda: got.extend(next(lines).splitlines() for _ in range(2)), daemon=True)
     with open(path, "a") as writer:
-        reader.start()
-        writer.write("one\ntw")
+        writer.write("one\ntw")  # before the first next(): follow() starts where the file was at the call
         writer.flush()
+        reader.start()
         wait_for(lambda: got, what="the first complete line")
         rotate_if_big(path, max_bytes=1, backups=1)
         writer.write("three\n")

@@ -190,18 +190,19 @@ def cmd_service(ctx: Context) -> int:
 def cmd_service_log(ctx: Context) -> int:
     """Its output as written, made inert: a service's colour codes or escapes cannot drive the terminal."""
     from grace_tui.config.model import SERVICE_NAME
-    from grace_tui.supervisor.logs import follow, last_lines, service_log
+    from grace_tui.supervisor.logs import follow, service_log, tail
 
     if not SERVICE_NAME.match(ctx.args.name):  # a file name under STATE/logs, never a path
         raise UserError(f"{ctx.args.name!r}: not a service name (letters, digits, '.', '_' and '-')")
     path = service_log(ctx.paths.root, ctx.args.name)
     if not path.exists():
         raise UserError(f"{path}: no output log for {ctx.args.name!r} (a managed service's output is kept there)")
-    tail = inert_lines("\n".join(last_lines(path, ctx.args.lines)))
-    if tail:
-        print("\n".join(tail), flush=True)
-    if ctx.args.follow:
-        for text in follow(path):
+    lines, end = tail(path, ctx.args.lines)
+    shown = inert_lines("\n".join(lines))
+    if shown:
+        print("\n".join(shown), flush=True)
+    if ctx.args.follow:  # from where the tail ended: no line lost or shown twice in between
+        for text in follow(path, start=end):
             print("\n".join(inert_lines(text)), flush=True)
     return 0
 

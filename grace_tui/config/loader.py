@@ -51,6 +51,10 @@ def find_config_path(explicit: Path | None = None) -> Path | None:
     return None
 
 
+# How a watched service is found and driven; a managed one is its own child, started from `command`
+WATCHED_ONLY = ("pidfile", "process_name", "cmdline_pattern", "start", "restart", "stop")
+
+
 def load_config(path: Path | None = None) -> Config:
     """Load `path` (or the discovered file); the built-in host-only default when there is none."""
     found = find_config_path(path)
@@ -106,6 +110,9 @@ class _Validator:
         config = Config()
         config.supervisor = self.settings(self.table(data, ("supervisor",)), ("supervisor",), SupervisorSettings)
         config.host = self.settings(self.table(data, ("host",)), ("host",), HostChecks)
+        for mount in config.host.mounts if config.host.enabled else []:
+            if isinstance(mount, str) and not os.path.isdir(mount):  # a typo would watch nothing, silently
+                self.error(("host", "mounts"), f"{mount}: no such directory on this host")
         config.learning = self.table(data, ("learning",))  # kept as written; the learning part reads it
         for path, message in learning_problems(config.learning):
             self.error(path, message)
@@ -219,6 +226,11 @@ class _Validator:
             self.error(path + ("command",), "a managed service needs `command`, an argv list")
         elif mode == "watched" and not (service.pidfile or service.process_name or service.cmdline_pattern):
             self.error(path, "a watched service needs `pidfile`, `process_name` or `cmdline_pattern`")
+        for key in WATCHED_ONLY if mode == "managed" else ("command",) if mode == "watched" else ():
+            if key in table:  # accepted and ignored, it would mislead: a pattern nobody matches, an argv never run
+                self.error(path + (key,), "only for a watched service; this one is managed (it has `command`)"
+                           if mode == "managed" else "a watched service is started by its `start` argv; "
+                           "`command` is for a managed one")
         if service.cwd and not Path(service.cwd).is_dir():
             self.error(path + ("cwd",), f"directory {service.cwd} does not exist")
         if service.user and not _user_exists(service.user):

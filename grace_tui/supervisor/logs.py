@@ -44,8 +44,13 @@ def rotate_if_big(path: Path, max_bytes: int, backups: int) -> bool:
 def last_lines(path: Path, count: int, start: int = 0) -> list[str]:
     """The last `count` lines of the file (fewer if it has fewer), decoded leniently; only those
     written past offset `start` (one process's output), or all if the file was rotated since."""
+    return tail(path, count, start)[0]
+
+
+def tail(path: Path, count: int, start: int = 0) -> tuple[list[str], int]:
+    """last_lines(), and the offset they end at: where following the file goes on from."""
     if count <= 0:
-        return []
+        return [], _size(path)
     try:
         with open(path, "rb") as f:
             end = f.seek(0, os.SEEK_END)
@@ -57,21 +62,29 @@ def last_lines(path: Path, count: int, start: int = 0) -> list[str]:
                 f.seek(position)
                 data = f.read(step) + data
     except FileNotFoundError:
-        return []
+        return [], 0
     lines = data.decode("utf-8", "replace").splitlines()
-    return lines[-count:]
+    return lines[-count:], end
 
 
-def follow(path: Path, poll_s: float = 0.25) -> Iterator[str]:
-    """Complete lines appended to the file from now on, as `tail -F`: after a rotation (the file
-    truncated) it reads from the start again. Runs until the caller stops iterating."""
-    position = path.stat().st_size
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def follow(path: Path, poll_s: float = 0.25, start: int | None = None) -> Iterator[str]:
+    """Complete lines appended to the file past `start` (default: its size at this call, not at the
+    first next()), as `tail -F`: after a rotation (the file truncated) it reads from the start
+    again. Runs until the caller stops iterating."""
+    return _follow(path, poll_s, _size(path) if start is None else start)
+
+
+def _follow(path: Path, poll_s: float, position: int) -> Iterator[str]:
     partial = b""
     while True:
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            size = 0
+        size = _size(path)
         if size < position:  # rotated: copied away and truncated
             position, partial = 0, b""
         if size > position:
