@@ -9,6 +9,7 @@ the incident is written while the new process boots, then recovery is verified.
 from __future__ import annotations
 
 import collections
+import errno
 import logging
 import os
 import queue
@@ -603,8 +604,10 @@ class ServiceRunner:
                                          **identity, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, shell=False)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            return ActionResult("restart", False, f"cannot start {svc.command[0]}: {exc}",
-                                duration_s=time.monotonic() - start)
+            why = f"cannot start {svc.command[0]}: {exc}"
+            if svc.user and getattr(exc, "errno", None) == errno.EPERM and os.geteuid() != 0:
+                why += f" (to run a service as {svc.user}, grace-tui must run as root)"
+            return ActionResult("restart", False, why, duration_s=time.monotonic() - start)
         except KeyError:  # the user, checked when the config was loaded, is gone since
             return ActionResult("restart", False, f"cannot start {svc.command[0]}: no such user {svc.user!r}",
                                 duration_s=time.monotonic() - start)
