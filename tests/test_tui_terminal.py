@@ -140,3 +140,48 @@ def test_a_dropped_session_leaves_the_managed_services_running_and_q_stops_them(
             os.kill(echo, signal.SIGKILL)  # started by the pane's engine for this test
     finally:
         term.close()
+
+
+def test_a_terminal_gone_without_a_sighup_still_ends_the_pane_and_frees_the_state_dir(terminal_env, tmp_path):
+    """Under runuser, or with the terminal's session leader elsewhere, a dropped session sends no
+    SIGHUP: the terminal just goes away. Textual's exit then wrote to it and blocked, and the
+    embedded pane held the state dir (and supervised, unseen) for good."""
+    from supervisor_helpers import banner_pid, echo_argv, free_port
+
+    argv, env, state = terminal_env
+    port = free_port()
+    config = tmp_path / "managed.toml"
+    # A service that keeps failing keeps the pane redrawing: after the terminal is gone, those writes
+    # fill Textual's output queue, whose writer thread died on the first one (EIO).
+    flapping = f'[services.flapping]\ncommand = ["{sys.executable}", "-c", "pass"]\nrestart_budget = 1000\n' \
+               "backoff_initial = 0.05\nbackoff_max = 0.05\n"
+    config.write_text("[host]\nenabled = false\n[services.echo]\ncommand = [%s]\nport = %d\n%s"
+                      % (", ".join(f'"{a}"' for a in echo_argv(port)), port, flapping))
+    term = Terminal([*argv[:-1], str(config)], env)
+    echo = None
+    try:
+        term.wait_for_text(b"MTTR today")
+        echo = wait_for_banner(port)
+        os.close(term.master)  # the terminal goes away; nobody sends a signal
+        term.master = os.open(os.devnull, os.O_RDONLY)  # for close()
+        deadline = time.monotonic() + 90
+        while term.proc.poll() is None:
+            assert time.monotonic() < deadline, "grace-tui did not end after its terminal went away"
+            time.sleep(0.2)
+        assert holder_pid(state / "daemon.lock") is None
+        assert banner_pid(port) == echo  # a lost terminal is not a choice: the service runs on
+        assert "terminal lost" in (state / "tui.log").read_text()
+    finally:
+        term.close()
+        if echo:
+            os.kill(echo, signal.SIGKILL)  # started by the pane's engine for this test
+
+
+def wait_for_banner(port: int) -> int:
+    from supervisor_helpers import banner_pid
+
+    deadline = time.monotonic() + DEADLINE_S
+    while not banner_pid(port):
+        assert time.monotonic() < deadline, "the echo service never answered"
+        time.sleep(0.05)
+    return banner_pid(port)

@@ -5,9 +5,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -24,6 +22,7 @@ from grace_tui.engine import Actions
 from grace_tui.events import Event, EventBus
 from grace_tui.text import one_line
 from grace_tui.tui.data import SYSTEM_CLOCK, TOPICS, Clock, Source
+from grace_tui.tui.hangup import stdin_is_a_terminal
 from grace_tui.tui.panels.base import Palette, Panel
 from grace_tui.tui.panels.header import HeaderBar
 from grace_tui.tui.panels.history import HistoryPanel
@@ -227,11 +226,7 @@ class GraceApp(App[int]):
             self.pump.request(set(TOPICS))  # what it changed at start
 
     def _check_terminal(self) -> None:
-        try:
-            alive = os.isatty(sys.__stdin__.fileno()) if sys.__stdin__ else False
-        except (OSError, ValueError):
-            alive = False
-        if not alive:
+        if not stdin_is_a_terminal():
             self._terminal_gone()
 
     def _terminal_gone(self) -> None:

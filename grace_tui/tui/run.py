@@ -14,6 +14,7 @@ from typing import Any
 
 from grace_tui.cli.context import Context
 from grace_tui.errors import ConfigError, UsageError, UserError
+from grace_tui.tui.hangup import HangupWatch, end_process_now
 
 
 def run(ctx: Context) -> int:
@@ -56,7 +57,11 @@ def _run_attached(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
                    mode="attached", themes=theme_set, theme=theme, state_dir=ctx.paths.root,
                    close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys,
                    supervisor_lock=ctx.paths.lock)
-    return app.run() or 0
+    hangup = HangupWatch(end_process_now).start()
+    try:
+        return app.run() or 0
+    finally:
+        hangup.ended()
 
 
 def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], keys: dict[str, str]) -> int:
@@ -70,6 +75,7 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
         engine = Engine(ctx.paths, registry, ctx.config_path)
         engine.start()
         app = None
+        hangup = HangupWatch(lambda: (_terminal_lost(engine), end_process_now())).start()
         try:
             app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), engine, mode="embedded",
                            events=engine.events,
@@ -77,12 +83,18 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
                            close_db=registry.database.close, notices=notices, watch_terminal=True, keys=keys)
             return app.run() or 0
         finally:
+            hangup.ended()
             # `q` is a choice (stop_services_on_exit decides); a dropped SSH session is not: the
-            # services it started keep running, and the next grace-tui takes them over.
-            lost = app is not None and app.terminal_lost
-            if lost:
-                logging.getLogger("grace_tui.tui").warning("terminal lost: managed services left running")
-            engine.stop(True if lost else None)
+            # services it started keep running, and the next grace-tui adopts them.
+            if app is not None and app.terminal_lost:
+                _terminal_lost(engine)
+            else:
+                engine.stop()
+
+
+def _terminal_lost(engine: Any) -> None:
+    logging.getLogger("grace_tui.tui").warning("terminal lost: managed services left running")
+    engine.stop(True)
 
 
 def _log_to_file(ctx: Context) -> None:
