@@ -7,6 +7,7 @@ event driven (ports, HTTP, resources, disk/memory/load) at a modest interval.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from typing import Any, Callable
@@ -57,10 +58,11 @@ class Supervisor:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        service_rows.remove_services_except(list(self.config.services))
-        self._close_incidents_of_removed()  # services dropped from the config while the daemon was down
         left = {row.name: (row.pid, row.started_at) for row in service_rows.list_services(with_history=False)
                 if row.mode == "managed" and row.pid}  # what the last supervisor of this state dir ran
+        self._stop_removed_left_running(left)
+        service_rows.remove_services_except(list(self.config.services))
+        self._close_incidents_of_removed()  # services dropped from the config while the daemon was down
         self._unsubscribe = self.events.subscribe(self._on_event)
         with self._lock:
             for name, service in self.config.services.items():
@@ -139,6 +141,20 @@ class Supervisor:
         next check round, up to check_interval later."""
         self.metrics.dirty = True
         self._kick.set()
+
+    def _stop_removed_left_running(self, left: dict[str, tuple[int | None, float | None]]) -> None:
+        """A managed service removed from the config while no supervisor ran is stopped, as removing
+        it live would: the process the last supervisor left running, if it is still the one recorded
+        (PID and start time). Otherwise nothing would ever stop it, or show it."""
+        for name, (pid, started_at) in left.items():
+            proc = None if name in self.config.services else procs.recorded_process(pid, started_at)
+            if proc is None:
+                continue
+            if self.dry_run:
+                log.info("%s: removed from the config; dry run: PID %d left running", name, proc.pid)
+                continue
+            log.info("%s: removed from the config while no supervisor ran: stopping PID %d", name, proc.pid)
+            procs.stop_adopted(proc, signal.SIGTERM, ServiceConfig.stop_timeout)
 
     def _close_incidents_of_removed(self) -> None:
         """An incident of a service no longer in the config can never be verified: end it, saying why."""
