@@ -116,14 +116,19 @@ def list_services(with_history: bool = True) -> list[ServiceView]:
 DOWN_STATES = ("failed", "escalated")  # the supervisor gave up on these: a person must act
 
 
+def escalated_but_running(service: Any) -> bool:
+    """A restart loop over a threshold or an HTTP check escalates with its process left running:
+    degraded, not down. `service` is a view or a runner: anything with state and pid."""
+    return service.state == "escalated" and service.pid is not None
+
+
 def is_down(service: Any) -> bool:
-    """count_down's test, on one row read already (a view, or a runner: anything with state and pid)."""
-    return service.state in DOWN_STATES and not (service.state == "escalated" and service.pid is not None)
+    """Left down: its remediation failed, or its crash loop escalated with no process running."""
+    return service.state in DOWN_STATES and not escalated_but_running(service)
 
 
 def count_down() -> int:
-    """Services left down: their remediation failed or their crash loop escalated (and not
-    with its process left running, as a restart loop over a threshold is)."""
+    """How many services is_down(), in SQL."""
     left_running = (ServiceState.state == "escalated") & ServiceState.pid.is_null(False)
     return ServiceState.select().where(ServiceState.state.in_(DOWN_STATES) & ~left_running).count()
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from grace_tui.paths import write_private_atomic
 from grace_tui.registry import incidents as store
+from grace_tui.registry import services as service_rows
 from grace_tui.reports.healing import summarize
 
 if TYPE_CHECKING:
@@ -18,8 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _up(runner: Any) -> bool:
-    """Running, or escalated with its process left running (a restart loop over a threshold)."""
-    return runner.state == "running" or (runner.state == "escalated" and runner.pid is not None)
+    return runner.state == "running" or service_rows.escalated_but_running(runner)
 
 
 def _label(value: str) -> str:
