@@ -15,6 +15,7 @@ import time
 import psutil
 import pytest
 
+from grace_tui.config import config_from_dict
 from grace_tui.errors import UserError
 from grace_tui.incidents import read_jsonl
 from grace_tui.registry import services as service_rows
@@ -892,3 +893,20 @@ def test_a_failing_check_round_comes_again_at_its_time_not_at_once(tmp_path, cap
         wait_for(lambda: len(rounds) >= 2, what="two rounds")
     assert rounds[1] - rounds[0] >= 1.0
     assert "service checks failed: database or disk is full" in caplog.text
+
+
+def test_a_stale_pidfile_whose_pid_was_reused_is_not_the_service(tmp_path):
+    """A watched service found by pidfile only: the service died, and its PID went to another
+    process started after the file was written. That process is not the service."""
+    other = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])
+    pidfile = tmp_path / "svc.pid"
+    try:
+        pidfile.write_text(f"{other.pid}\n")
+        config = base_config({"w": {"pidfile": str(pidfile), "autostart": False}})
+        written = pidfile.stat().st_mtime
+        assert procs.find_watched(config_from_dict(config).services["w"]).pid == other.pid
+        os.utime(pidfile, (written - 3600, written - 3600))  # written an hour before that process started
+        assert procs.find_watched(config_from_dict(config).services["w"]) is None
+    finally:
+        other.kill()
+        other.wait()

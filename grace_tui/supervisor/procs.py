@@ -17,6 +17,9 @@ import psutil
 
 from grace_tui.config.model import ServiceConfig
 
+# psutil derives a start time from the boot time, which /proc gives in whole seconds
+START_TIME_SLACK_S = 2.0
+
 
 def alive(pid: int | None) -> bool:
     """True for a running process; a zombie is dead."""
@@ -27,10 +30,14 @@ def find_watched(service: ServiceConfig) -> psutil.Process | None:
     """The live process a watched service designates: pidfile, exact name or cmdline pattern."""
     if service.pidfile:
         try:
-            pid = int(open(service.pidfile).read().split()[0])
+            with open(service.pidfile) as f:
+                pid, written_at = int(f.read().split()[0]), os.fstat(f.fileno()).st_mtime
             proc = psutil.Process(pid)
-            if proc.status() != psutil.STATUS_ZOMBIE and (not (service.process_name or service.cmdline_pattern)
-                                                          or matches_watched(proc, service)):
+            # A stale pidfile's PID, taken by a process that started after the file was written,
+            # is not the service: it could not have written it.
+            reused = proc.create_time() > written_at + START_TIME_SLACK_S
+            if not reused and proc.status() != psutil.STATUS_ZOMBIE and (
+                    not (service.process_name or service.cmdline_pattern) or matches_watched(proc, service)):
                 return proc
         except (OSError, ValueError, IndexError, psutil.Error):
             pass
@@ -272,10 +279,6 @@ def verify_identity(pid: int | None, service: ServiceConfig) -> tuple[bool, str]
                                and _same_program(exe, expected[0])):
         return True, f"PID {pid} ({shown}) has the service's command line and user"
     return False, f"PID {pid} ({shown}) is not an instance of this service's command"
-
-
-# psutil derives a start time from the boot time, which /proc gives in whole seconds
-START_TIME_SLACK_S = 2.0
 
 
 def recorded_process(pid: int | None, started_at: float | None) -> psutil.Process | None:
