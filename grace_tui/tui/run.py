@@ -75,7 +75,7 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
         engine = Engine(ctx.paths, registry, ctx.config_path)
         engine.start()
         app = None
-        hangup = HangupWatch(lambda: (_terminal_lost(engine), end_process_now())).start()
+        hangup = HangupWatch(lambda: _end_stuck_pane(engine)).start()
         try:
             app = GraceApp(RegistrySource(registry, state_dir=ctx.paths.root), engine, mode="embedded",
                            events=engine.events,
@@ -95,6 +95,12 @@ def _run_embedded(ctx: Context, theme_set: Any, theme: str, notices: list[str], 
 def _terminal_lost(engine: Any) -> None:
     logging.getLogger("grace_tui.tui").warning("terminal lost: managed services left running")
     engine.stop(True)
+
+
+def _end_stuck_pane(engine: Any) -> None:
+    """The terminal went away and the pane could not close (tui/hangup.py)."""
+    _terminal_lost(engine)
+    end_process_now()
 
 
 def _log_to_file(ctx: Context) -> None:
