@@ -910,3 +910,36 @@ def test_a_stale_pidfile_whose_pid_was_reused_is_not_the_service(tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+TLS_SERVER = """
+import http.server, ssl, sys
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl to make a self-signed certificate")
+def test_an_https_check_on_a_self_signed_certificate_says_how_to_accept_it(tmp_path):
+    """A local health endpoint on https usually has a self-signed certificate: verified, every check
+    failed (a restart loop with no way out); `http_tls_verify = false` accepts it."""
+    from grace_tui.supervisor.probes import http_check
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    port = free_port()
+    server = subprocess.Popen([PY, "-c", TLS_SERVER, str(port), str(cert), str(key)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: tcp_probe(port, 0.5).ok, what="the https server")
+        url = f"https://127.0.0.1:{port}/"
+        ok, what = http_check(url, 200, 5.0)
+        assert not ok and what.endswith("(a self-signed certificate: set http_tls_verify = false)"), what
+        assert http_check(url, 200, 5.0, verify_tls=False) == (True, "HTTP 200 (expected 200)")
+    finally:
+        server.kill()
+        server.wait()

@@ -41,6 +41,7 @@ class ServiceConfig:
     http_url: str | None = None
     http_status: int = 200
     http_timeout: float = 2.0
+    http_tls_verify: bool = True  # false: accept a self-signed certificate (a local health endpoint)
     cpu_max_pct: float | None = None
     rss_max_mb: float | None = None
     fds_max: int | None = None

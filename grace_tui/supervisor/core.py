@@ -339,7 +339,7 @@ class Supervisor:
             self._threshold(runner, "port_unreachable", not probe.ok,
                             svc.failures_before_incident, time.time(), lambda: _port_words(runner.name, svc, probe))
         if svc.http_url:
-            ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout)
+            ok, what = http_check(svc.http_url, svc.http_status, svc.http_timeout, svc.http_tls_verify)
             self._threshold(runner, "http_unhealthy", not ok, svc.failures_before_incident, time.time(), lambda: (
                 f"{runner.name}: {what}", {"url": svc.http_url, "result": what}, f"HTTP check passes: {what}"))
         sample.update(self._resources(runner, now))

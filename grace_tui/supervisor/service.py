@@ -680,7 +680,8 @@ class ServiceRunner:
             def healthy() -> bool:
                 if not (tcp_probe(port, 0.2, svc.accept_timeout).ok and self.is_running()):
                     return False
-                return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout)[0]
+                return not svc.http_url or http_check(svc.http_url, svc.http_status, svc.http_timeout,
+                                                      svc.http_tls_verify)[0]
 
             return wait_until(healthy, svc.start_timeout, self.is_running)
         ok = wait_until(lambda: False, min(0.1, self.service.min_uptime), self.is_running)
