@@ -86,3 +86,33 @@ def test_cpu_meter_measures_between_readings_and_restarts_on_a_new_process():
         assert meter.percent(proc.pid, reused, now=103.0) == 0.0
     finally:
         _stop(proc)
+
+
+def test_a_script_run_through_its_shebang_is_an_instance_of_its_command(tmp_path):
+    """The kernel runs `start.sh` as `/bin/sh start.sh ARGS`: that process is the service, for
+    free_port and for adopting it after a supervisor restart; another script is not."""
+    from grace_tui.config import config_from_dict
+
+    script, other = tmp_path / "start.sh", tmp_path / "other.sh"
+    for path in (script, other):
+        path.write_text("#!/bin/sh\nexec sleep 60\n" if path == other else "#!/bin/sh\nsleep 60\n")
+        path.chmod(0o755)
+    proc = subprocess.Popen([str(script), "--port", "8080"])
+    try:
+        wait = time.monotonic() + 20
+        while psutil.Process(proc.pid).cmdline()[:1] != ["/bin/sh"]:  # exec'd through its #! line
+            assert time.monotonic() < wait
+            time.sleep(0.01)
+        assert psutil.Process(proc.pid).cmdline() == ["/bin/sh", str(script), "--port", "8080"]
+
+        def identity(command: list[str], **extra):
+            config = config_from_dict({"services": {"s": {"command": command, **extra}}}, source="<test>")
+            return procs.verify_identity(proc.pid, config.services["s"])[0]
+
+        assert identity([str(script), "--port", "8080"])
+        assert identity(["./start.sh", "--port", "8080"], cwd=str(tmp_path))
+        assert not identity([str(script), "--port", "9090"])
+        assert not identity([str(other), "--port", "8080"])
+    finally:
+        proc.kill()
+        proc.wait()

@@ -274,11 +274,22 @@ def verify_identity(pid: int | None, service: ServiceConfig) -> tuple[bool, str]
         if matches_watched(proc, service):
             return True, f"PID {pid} ({shown}) matches the service's name/pattern and user"
         return False, f"PID {pid} ({shown}) does not match the service's name/pattern"
-    expected = list(service.command)
-    if cmdline == expected or (len(cmdline) == len(expected) and cmdline[1:] == expected[1:]
-                               and _same_program(exe, expected[0])):
+    if runs_command(cmdline, exe, list(service.command), service.cwd):
         return True, f"PID {pid} ({shown}) has the service's command line and user"
     return False, f"PID {pid} ({shown}) is not an instance of this service's command"
+
+
+def runs_command(cmdline: list[str], exe: str, command: list[str], cwd: str | None) -> bool:
+    """Is a process with this cmdline and exe running `command` (an argv started in `cwd`)?"""
+    if cmdline == command:
+        return True
+    n = len(command)
+    if len(cmdline) == n and cmdline[1:] == command[1:]:  # the program named another way (PATH, a link)
+        return _same_file(exe, command[0], cwd)
+    # A script run through its #! line: the kernel puts its interpreter (and the line's argument)
+    # first, then the script as exec'd, then the arguments.
+    script = len(cmdline) - n
+    return script > 0 and cmdline[script + 1:] == command[1:] and _same_file(cmdline[script], command[0], cwd)
 
 
 def recorded_process(pid: int | None, started_at: float | None) -> psutil.Process | None:
@@ -321,10 +332,12 @@ def stop_adopted(proc: psutil.Process, sig: int, timeout: float) -> bool:
     return False
 
 
-def _same_program(exe: str, configured: str) -> bool:
-    path = configured if os.sep in configured else (shutil.which(configured) or configured)
+def _same_file(path: str, configured: str, cwd: str | None) -> bool:
+    """Relative paths are the service's (exec'd in its cwd); a bare name is looked up in PATH."""
+    if os.sep not in configured:
+        configured = shutil.which(configured) or configured
     try:
-        return os.path.realpath(path) == os.path.realpath(exe)
+        return os.path.realpath(os.path.join(cwd or "", path)) == os.path.realpath(os.path.join(cwd or "", configured))
     except OSError:
         return False
 
