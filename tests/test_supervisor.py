@@ -348,9 +348,10 @@ def test_an_adopted_process_is_stopped_as_a_spawned_one(tmp_path):
         kill_if_alive(pid)
 
 
-def test_a_process_left_running_whose_command_has_changed_since_is_replaced(tmp_path):
-    """Edited while no supervisor ran: the recorded process is replaced, as a change applied live
-    would restart the service, rather than left holding the port as a stranger's."""
+def test_a_process_left_running_that_runs_another_command_is_adopted_and_said_so(tmp_path, caplog):
+    """A wrapper script that exec'd its server, or a command edited while no supervisor ran: the
+    process is still the one spawned (PID and start time), so it is adopted, not restarted; the
+    log says how to start the configured command."""
     port = free_port()
     pid, _ = left_running_by_a_first_supervisor(tmp_path, base_config({"echo": {"command": echo_argv(port),
                                                                                   "port": port}}))
@@ -359,32 +360,10 @@ def test_a_process_left_running_whose_command_has_changed_since_is_replaced(tmp_
         with Harness(tmp_path, changed) as h:
             runner = h.runner("echo")
             wait_for(lambda: runner.state == "running", what="the service running")
-            assert not procs.alive(pid) and banner_pid(port) == runner.pid != pid
-            assert h.incidents.recent(10) == []
+            assert (runner.pid, banner_pid(port)) == (pid, pid) and h.incidents.recent(10) == []
+            assert "is not an instance of this service's command; `grace-tui service restart echo`" in caplog.text
     finally:
         kill_if_alive(pid)
-
-
-def test_a_service_removed_from_the_config_while_no_supervisor_ran_is_stopped(tmp_path):
-    """As removing it live would: its process, left running, was nobody's to stop or show."""
-    port, other = free_port(), free_port()
-    both = base_config({"echo": {"command": echo_argv(port), "port": port},
-                        "other": {"command": echo_argv(other), "port": other}})
-    first = Harness(tmp_path, both)
-    first.sup.start()
-    try:
-        pids = [wait_for(lambda p=p: banner_pid(p), what="the services") for p in (port, other)]
-    finally:
-        first.sup.stop(leave_running=True)
-        first.registry.close()
-    try:
-        with Harness(tmp_path, base_config({"echo": {"command": echo_argv(port), "port": port}})) as h:
-            wait_for(lambda: h.runner("echo").pid == pids[0], what="echo adopted")
-            assert not procs.alive(pids[1]) and banner_pid(other) is None
-            assert [s.name for s in service_rows.list_services()] == ["echo"]
-    finally:
-        for pid in pids:
-            kill_if_alive(pid)
 
 
 def test_a_recorded_pid_that_is_no_longer_that_process_is_not_adopted(tmp_path):

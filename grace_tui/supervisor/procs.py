@@ -293,15 +293,18 @@ def runs_command(cmdline: list[str], exe: str, command: list[str], cwd: str | No
 
 
 def recorded_process(pid: int | None, started_at: float | None) -> psutil.Process | None:
-    """The live process with this PID if it is the one that started at `started_at`, as recorded
-    when it was spawned -- not a later process that took over the PID."""
+    """The live process with this PID if it is the one a supervisor spawned at `started_at`, as
+    recorded -- not a later process that took over the PID: same start time, and it leads the
+    session it was spawned in."""
     if not (pid and started_at) or pid in _protected_pids():
         return None
     try:
         proc = psutil.Process(pid)
         if abs(proc.create_time() - started_at) > START_TIME_SLACK_S or proc.status() == psutil.STATUS_ZOMBIE:
             return None
-    except psutil.Error:
+        if os.getsid(pid) != pid:  # spawned in a session of its own, which it leads for good
+            return None
+    except (psutil.Error, OSError):
         return None
     return proc
 

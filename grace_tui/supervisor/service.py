@@ -644,18 +644,17 @@ class ServiceRunner:
     def _adopt_left_running(self) -> bool:
         """Managed: take over the process an earlier supervisor spawned and left running (the PID
         and start time it recorded), with no restart and no incident. Restarting it would take the
-        service down and open an incident at every supervisor restart -- an upgrade, say. One whose
-        command or user has changed in the config since is replaced, as a change applied live is."""
+        service down and open an incident at every supervisor restart -- an upgrade, say."""
         pid, started_at = self.left_running or (None, None)
         self.left_running = None  # at the first start only: later ones spawn
         proc = procs.recorded_process(pid, started_at)
         if proc is None:
             return False
         same, why = procs.verify_identity(proc.pid, self.service)
-        if not same:
-            log.info("%s: replacing PID %d, left running by the previous supervisor: %s", self.name, proc.pid, why)
-            procs.stop_adopted(proc, getattr(signal, f"SIG{self.service.stop_signal}"), self.service.stop_timeout)
-            return False
+        if not same:  # a wrapper that exec'd its server, or the command edited while no supervisor ran
+            log.warning("%s: adopting PID %d, left running by the previous supervisor, though %s; "
+                        "`grace-tui service restart %s` starts the configured command", self.name, proc.pid, why,
+                        self.name)
         self.pid, self.started_at, self.adopted = proc.pid, started_at, proc
         try:  # its output still goes to its log, which it opened for appending: attribute what follows
             self.log_start = service_log(self.sup.paths.root, self.name).stat().st_size
