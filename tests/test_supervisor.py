@@ -366,6 +366,28 @@ def test_a_process_left_running_that_runs_another_command_is_adopted_and_said_so
         kill_if_alive(pid)
 
 
+def test_a_service_removed_from_the_config_while_no_supervisor_ran_is_stopped(tmp_path):
+    """As removing it live would: its process, left running, was nobody's to stop or show."""
+    port, other = free_port(), free_port()
+    both = base_config({"echo": {"command": echo_argv(port), "port": port},
+                        "other": {"command": echo_argv(other), "port": other}})
+    first = Harness(tmp_path, both)
+    first.sup.start()
+    try:
+        pids = [wait_for(lambda p=p: banner_pid(p), what="the services") for p in (port, other)]
+    finally:
+        first.sup.stop(leave_running=True)
+        first.registry.close()
+    try:
+        with Harness(tmp_path, base_config({"echo": {"command": echo_argv(port), "port": port}})) as h:
+            wait_for(lambda: h.runner("echo").pid == pids[0], what="echo adopted")
+            assert not procs.alive(pids[1]) and banner_pid(other) is None
+            assert [s.name for s in service_rows.list_services()] == ["echo"]
+    finally:
+        for pid in pids:
+            kill_if_alive(pid)
+
+
 def test_a_recorded_pid_that_is_no_longer_that_process_is_not_adopted(tmp_path):
     """The recorded start time is part of the identity: a PID reused by another start is not
     taken over (here the same program, so the port it holds is freed as a stale instance's)."""
