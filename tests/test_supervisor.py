@@ -388,6 +388,27 @@ def test_a_service_removed_from_the_config_while_no_supervisor_ran_is_stopped(tm
             kill_if_alive(pid)
 
 
+def test_a_service_started_by_hand_is_adopted_though_it_does_not_autostart(tmp_path):
+    """autostart = false, started by an operator: after a supervisor restart it read `stopped`
+    while it ran on, unsupervised."""
+    port = free_port()
+    config = base_config({"echo": {"command": echo_argv(port), "port": port, "autostart": False}})
+    first = Harness(tmp_path, config)
+    first.sup.start()
+    try:
+        first.sup.start_service("echo")
+        pid = wait_for(lambda: banner_pid(port), what="the echo service")
+    finally:
+        first.sup.stop(leave_running=True)
+        first.registry.close()
+    try:
+        with Harness(tmp_path, config) as h:
+            wait_for(lambda: h.runner("echo").pid == pid, what="the process adopted")
+            assert h.runner("echo").state == "running"
+    finally:
+        kill_if_alive(pid)
+
+
 def test_a_recorded_pid_that_is_no_longer_that_process_is_not_adopted(tmp_path):
     """The recorded start time is part of the identity: a PID reused by another start is not
     taken over (here the same program, so the port it holds is freed as a stale instance's)."""

@@ -125,6 +125,8 @@ class ServiceRunner:
         self._thread.start()
         if self.service.autostart or self.service.mode == "watched":
             self.post("start", "initial start")
+        elif self.left_running:  # not started at start-up, but an operator's start left it running
+            self.post("adopt")
 
     def post(self, *message: Any) -> None:
         self.queue.put(message)
@@ -198,6 +200,9 @@ class ServiceRunner:
         else:  # up but not healthy yet: the periodic checks take it from here (and open the incident)
             self.set_state("running", f"started ({reason}) but not verified healthy within "
                                       f"{self.service.start_timeout:g}s")
+
+    def _on_adopt(self) -> None:
+        self._adopt_left_running()
 
     def _on_look(self) -> None:
         """Watched, not running: adopt its process if it is back (started by hand, say). A
