@@ -137,3 +137,18 @@ def test_incident_list_and_show_read_the_registry(tmp_path):
     assert [e["type"] for e in data["timeline"]][:1] == ["detected"]
     assert "unknown incident id 'nosuch'" in one_line_error(run_cli("incident", "show", "nosuch", state_dir=state))
     assert "--limit must be at least 1" in one_line_error(run_cli("incident", "list", "-n", "0", state_dir=state))
+
+
+def test_status_says_services_with_no_supervisor_need_a_person(tmp_path):
+    """A monitoring script runs `grace-tui status`: services nobody supervises (the daemon died)
+    are not fine, even with no incident open."""
+    from grace_tui.registry import services as service_rows
+
+    state = tmp_path / "state"
+    registry = Registry.open(StatePaths(state).ensure().root)
+    service_rows.upsert_service("web", mode="managed", state="running", pid=None, started_at=None)
+    registry.close()
+    status = run_cli("status", state_dir=state)
+    assert status.returncode == 3
+    assert "supervisor: none holds this state dir (states as last recorded); its services are not supervised" \
+        in status.stdout

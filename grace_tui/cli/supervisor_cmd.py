@@ -2,7 +2,8 @@
 and service control, from a shell or a script.
 
     grace-tui status [--json]          services, open incidents and the failed incident of each service left
-                                       down; exit 3 when something needs a person
+                                       down; exit 3 when something needs a person (no supervisor running
+                                       services counts)
     grace-tui incident list [--state STATE] [-n N] [--json]
     grace-tui incident show ID [--json]   its facts and timeline, as the pane's detail screen
     grace-tui incident ack ID [--reason TEXT] [--user NAME]
@@ -86,12 +87,15 @@ def cmd_status(ctx: Context) -> int:
                           "incidents": [_incident_json(i) for i in incidents]}, indent=1))
     else:
         print("\n".join(status_lines(pid, services, incidents, time.time())))
-    return NEEDS_A_PERSON if down or any(i.is_open and not i.acknowledged for i in incidents) else 0
+    unsupervised = pid is None and any(s.mode != "host" for s in services)  # nothing watches them now
+    unacked = any(i.is_open and not i.acknowledged for i in incidents)
+    return NEEDS_A_PERSON if down or unacked or unsupervised else 0
 
 
 def status_lines(pid: int | None, services: list, incidents: list, now: float) -> list[str]:
+    unsupervised = "; its services are not supervised" if any(s.mode != "host" for s in services) else ""
     lines = [f"supervisor: PID {pid}" if pid else
-             "supervisor: none holds this state dir (states as last recorded)"]
+             f"supervisor: none holds this state dir (states as last recorded){unsupervised}"]
     lines.append(f"{'SERVICE':16}  {'MODE':7}  {'STATE':9}  {'PID':>7}  {'UPTIME':>7}  {'RST':>3}  {'PORT':>5}  "
                  "MESSAGE")
     for s in services:
