@@ -213,6 +213,11 @@ class Engine:
         self._running("supervisor").restart_service(name)
         return self._operator_did("restart", name, user)
 
+    def signal_service(self, name: str, signal: str, user: str | None = None) -> str:
+        said = self._running("supervisor").signal_service(name, signal)
+        self._operator_did(f"signal {signal}", name, user)
+        return said
+
     def _operator_did(self, action: str, name: str, user: str | None) -> str:
         """Who started, stopped or restarted a service, and when: in the log and the audit log."""
         user = user or current_user()
@@ -258,9 +263,11 @@ class Engine:
         watched = [self._command_stop[0]] + ([signal_fd] if signal_fd is not None else [])
         look_every = COMMAND_POLL_S if signal_fd is None else COMMAND_SIGNALLED_POLL_S
         last = None
+        wait_s = 0.0  # one look first: a client that enqueued before the FIFO was open could not wake us
         try:
             while not self._stop.is_set():
-                ready = select.select(watched, [], [], look_every)[0]
+                ready = select.select(watched, [], [], wait_s)[0]
+                wait_s = look_every
                 if self._stop.is_set():
                     break
                 signalled = signal_fd in ready
@@ -329,7 +336,7 @@ def _drain(fd: int) -> None:
         pass
 
 ACTION_NAMES = ("acknowledge", "retry", "silence", "approve", "reject", "cancel_task", "run_job", "rollback",
-                "reload_config", "start_service", "stop_service", "restart_service")
+                "reload_config", "start_service", "stop_service", "restart_service", "signal_service")
 
 
 def no_supervisor(what: str) -> UserError:
@@ -377,6 +384,9 @@ class QueuedActions:
 
     def restart_service(self, name: str, user: str | None = None) -> str:
         return self._send("restart_service", name, user=user or current_user())
+
+    def signal_service(self, name: str, signal: str, user: str | None = None) -> str:
+        return self._send("signal_service", name, signal=signal, user=user or current_user())
 
     def approve(self, proposal_id: int, user: str | None = None) -> str:
         return self._send("approve", proposal_id, user=user)

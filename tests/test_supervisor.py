@@ -889,6 +889,25 @@ def test_stop_signal_is_what_stops_a_managed_service(tmp_path):
     assert received.read_text() == "SIGINT\n"
 
 
+def test_a_signal_goes_to_the_running_process_as_supervisorctl_signal(tmp_path):
+    """`grace-tui service signal web HUP`: many servers reload on HUP; the process runs on."""
+    received = tmp_path / "signals"
+    config = base_config({"s": {"command": [PY, "-c", SIGNAL_RECORDER, str(received)]}})
+    with Harness(tmp_path, config) as h:
+        runner = h.runner("s")
+        wait_for(lambda: runner.state == "running" and received.exists(), what="running")
+        pid = runner.pid
+        assert h.sup.signal_service("s", "TERM") == f"sent TERM to s (PID {pid})"  # noted, and ignored by it
+        wait_for(lambda: received.read_text() == "SIGTERM\n", what="the signal received")
+        assert runner.pid == pid and runner.state == "running" and h.incidents.recent(10) == []
+        with pytest.raises(UserError, match="signal 'HUPP': one of TERM, INT"):
+            h.sup.signal_service("s", "HUPP")
+        h.sup.stop_service("s")
+        wait_for(lambda: runner.state == "stopped", what="stopped")
+        with pytest.raises(UserError, match=r"s is not running \(stopped\)"):
+            h.sup.signal_service("s", "HUP")
+
+
 def test_an_unknown_stop_signal_is_a_config_error(tmp_path):
     from grace_tui.errors import ConfigError
     from grace_tui.config import config_from_dict

@@ -9,6 +9,7 @@ and service control, from a shell or a script.
     grace-tui incident ack ID [--reason TEXT] [--user NAME]
     grace-tui incident retry ID        through the supervisor (the daemon's command queue)
     grace-tui service start|stop|restart NAME
+    grace-tui service signal NAME SIGNAL      its process alone (as `supervisorctl signal`)
     grace-tui service log NAME [-n LINES] [-f]   a managed service's output (as `supervisorctl tail`)
 """
 
@@ -19,6 +20,7 @@ import json
 import time
 
 from grace_tui.cli.context import Context
+from grace_tui.config.model import STOP_SIGNALS
 from grace_tui.errors import UserError
 from grace_tui.text import inert_lines, one_line
 from grace_tui.tui.format import coarse_age, duration  # pure text, no Textual
@@ -64,6 +66,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         p = sub.add_parser(action, parents=[common], help=says)
         p.add_argument("name")
         p.set_defaults(func=cmd_service, action=action)
+    p = sub.add_parser("signal", parents=[common], help="send a signal to its process (HUP: many servers reload)")
+    p.add_argument("name")
+    p.add_argument("signal", type=str.upper, choices=STOP_SIGNALS, metavar="SIGNAL", help=", ".join(STOP_SIGNALS))
+    p.set_defaults(func=cmd_service_signal)
     p = sub.add_parser("log", parents=[common], help="a managed service's output, from STATE/logs/NAME.log")
     p.add_argument("name")
     p.add_argument("-n", "--lines", type=int, default=40, help="the last LINES lines (default 40)")
@@ -188,6 +194,11 @@ def cmd_retry(ctx: Context) -> int:
 def cmd_service(ctx: Context) -> int:
     actions = _queued(ctx, ctx.args.action)
     print(getattr(actions, f"{ctx.args.action}_service")(ctx.args.name))
+    return 0
+
+
+def cmd_service_signal(ctx: Context) -> int:
+    print(_queued(ctx, f"signal {ctx.args.name}").signal_service(ctx.args.name, ctx.args.signal))
     return 0
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from grace_tui.config.model import Config, ServiceConfig
+from grace_tui.config.model import STOP_SIGNALS, Config, ServiceConfig
 from grace_tui.errors import UserError
 from grace_tui.events import Event, EventBus
 from grace_tui.incidents import IncidentLog
@@ -208,6 +208,18 @@ class Supervisor:
             raise UserError(f"{name} is watched and has no `stop` argv: grace-tui stops a process it did not "
                             "start only the service's own way")
         runner.post("stop")
+
+    def signal_service(self, name: str, signame: str) -> str:
+        """Send a signal to the service's process (as `supervisorctl signal`: HUP to reload nginx, say).
+        The process alone, not its group: a server's master passes it on as it sees fit."""
+        runner = self._runner(name)
+        if signame not in STOP_SIGNALS:
+            raise UserError(f"signal {signame!r}: one of {', '.join(STOP_SIGNALS)}")
+        pid = runner.pid
+        if not pid or not runner.is_running():
+            raise UserError(f"{name} is not running ({runner.state})")
+        procs.send_signal(pid, getattr(signal, f"SIG{signame}"))
+        return f"sent {signame} to {name} (PID {pid})"
 
     def restart_service(self, name: str) -> None:
         """A watched service's `restart` argv, or a stop then a start (in order, on its thread)."""

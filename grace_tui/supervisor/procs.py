@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 from grace_tui.config.model import ServiceConfig
+from grace_tui.errors import UserError
 
 # psutil derives a start time from the boot time, which /proc gives in whole seconds
 START_TIME_SLACK_S = 2.0
@@ -307,6 +308,16 @@ def recorded_process(pid: int | None, started_at: float | None) -> psutil.Proces
     except (psutil.Error, OSError):
         return None
     return proc
+
+
+def send_signal(pid: int, signum: int) -> None:
+    """`signum` to the live process `pid`; psutil checks it is still that process first."""
+    try:
+        psutil.Process(pid).send_signal(signum)
+    except psutil.NoSuchProcess:
+        raise UserError(f"PID {pid} is gone") from None
+    except psutil.AccessDenied:
+        raise UserError(f"PID {pid}: not allowed to signal it (another user's process)") from None
 
 
 def stop_adopted(proc: psutil.Process, sig: int, timeout: float) -> bool:
