@@ -311,7 +311,8 @@ def recorded_process(pid: int | None, started_at: float | None) -> psutil.Proces
 
 
 def send_signal(pid: int, signum: int) -> None:
-    """`signum` to the live process `pid`; psutil checks it is still that process first."""
+    """`signum` to the live process `pid` (the caller's current PID for a service), in words when it
+    is gone or another user's."""
     try:
         psutil.Process(pid).send_signal(signum)
     except psutil.NoSuchProcess:
